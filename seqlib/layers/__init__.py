@@ -1,0 +1,8 @@
+"""Drop-in sequence layers: keras' API and weight layout, seqlib's equations and loop."""
+
+from seqlib.layers.gru import GRU
+from seqlib.layers.lstm import LSTM
+from seqlib.layers.rnn import RNN
+from seqlib.layers.simple_rnn import SimpleRNN
+
+__all__ = ["GRU", "LSTM", "RNN", "SimpleRNN"]

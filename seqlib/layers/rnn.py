@@ -1,0 +1,122 @@
+import keras
+import tensorflow as tf
+
+from seqlib.layers import cudnn
+from seqlib.layers.loop import recurrent_loop
+
+
+def _fused(cell):
+    """Whether the cell splits its step into input projection + recurrent step."""
+    return callable(getattr(cell, "input_projection", None)) and callable(
+        getattr(cell, "recurrent_step", None)
+    )
+
+
+@keras.saving.register_keras_serializable(package="seqlib")
+class RNN(keras.layers.RNN):
+    """A sequence layer over any cell, fused when the cell allows it.
+
+    Same constructor and call semantics as `keras.layers.RNN` (`return_sequences`,
+    `return_state`, `go_backwards`, `stateful`, `unroll`, `zero_output_for_mask`;
+    `initial_state`, `mask`, `training` at call time), so it works inside
+    `keras.layers.Bidirectional` and stacks.
+
+    What differs is how the time loop runs. For a seqlib cell (one with
+    `input_projection` and `recurrent_step`, including a `ZoneoutWrapper` around
+    one), the input half of every step is computed for the whole sequence in one
+    matmul before the loop,
+
+        X W + b : (batch, time, input_dim) -> (batch, time, gates * units),
+
+    and the loop (`seqlib.layers.loop`) only does the recurrent half, one
+    (batch, units) x (units, gates * units) matmul per step. On a GPU, an LSTM or
+    reset-after GRU cell in a cuDNN-compatible configuration runs on
+    `tf.raw_ops.CudnnRNNV3` instead (`use_cudnn="auto"`), falling back to the loop
+    otherwise (for instance when a mask is not right-padded). Any other cell runs
+    step by step, as in keras.
+
+    Args:
+        cell: A recurrent cell honouring the keras cell contract.
+        use_cudnn: `"auto"` (cuDNN when eligible), `True` (raise if not eligible)
+            or `False`.
+        **kwargs: As in `keras.layers.RNN`.
+
+    Example:
+
+    >>> layer = RNN(ZoneoutWrapper(LSTMCell(16), zoneout_h=0.1), return_sequences=True)
+    >>> layer(np.zeros((2, 7, 3), "float32")).shape
+    (2, 7, 16)
+    """
+
+    def __init__(self, cell, use_cudnn="auto", **kwargs):
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(
+                f"Expected one of {{'auto', True, False}}. Received: use_cudnn={use_cudnn}"
+            )
+        super().__init__(cell, **kwargs)
+        self.use_cudnn = use_cudnn
+
+    def _use_cudnn_path(self):
+        eligible = (
+            cudnn.cudnn_compatible(self.cell) and not self.unroll and cudnn.gpu_available()
+        )
+        if self.use_cudnn is True and not eligible:
+            raise ValueError(
+                "use_cudnn=True, but this layer cannot run on cuDNN: it needs a GPU, "
+                "tanh/sigmoid activations, a bias, no recurrent dropout, no peephole, "
+                "reset_after=True for a GRU and unroll=False. Received: "
+                f"cell={self.cell.__class__.__name__}, unroll={self.unroll}, "
+                f"gpu={cudnn.gpu_available()}"
+            )
+        return eligible and self.use_cudnn in ("auto", True)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        cell = self.cell
+        if not _fused(cell):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        if training and cell.dropout:
+            # One mask per sequence, shared by all steps (as keras does).
+            dp_mask = cell.get_dropout_mask(sequences[:, 0, :])  # (batch, input_dim)
+            sequences = sequences * tf.expand_dims(dp_mask, 1)
+        recurrent_mask = None
+        if training and cell.recurrent_dropout:
+            recurrent_mask = cell.get_recurrent_dropout_mask(initial_state[0])
+
+        def generic():
+            projected = cell.input_projection(sequences)  # (batch, time, gates * units)
+            return recurrent_loop(
+                lambda x_t, states: cell.recurrent_step(x_t, states, recurrent_mask, training),
+                projected,
+                initial_state,
+                output_size=cell.output_size,
+                mask=mask,
+                go_backwards=self.go_backwards,
+                unroll=self.unroll,
+                zero_output_for_mask=self.zero_output_for_mask,
+                return_sequences=self.return_sequences,
+            )
+
+        if not self._use_cudnn_path():
+            return generic()
+
+        def fast():
+            last, outputs, states = cudnn.cudnn_loop(
+                cell, sequences, initial_state, mask, self.go_backwards, training
+            )
+            if mask is not None and not self.zero_output_for_mask and not self.go_backwards:
+                # cuDNN writes zeros past each sequence's end; keras repeats the last
+                # output there, and so do we.
+                outputs = tf.where(tf.cast(mask, tf.bool)[:, :, None], outputs, last[:, None, :])
+            if not self.return_sequences:
+                outputs = tf.expand_dims(last, 1)
+            return last, outputs, states
+
+        if mask is None:
+            return fast()
+        # Non-right-padded masks are legal but not cuDNN's: decide at run time.
+        return tf.cond(cudnn.is_right_padded(mask), fast, generic)
+
+    def get_config(self):
+        return {**super().get_config(), "use_cudnn": self.use_cudnn}
