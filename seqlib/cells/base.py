@@ -68,9 +68,7 @@ class RecurrentCell(DropoutRNNCell, keras.layers.Layer):
         **kwargs,
     ):
         if not isinstance(units, int) or units <= 0:
-            raise ValueError(
-                f"Expected `units` to be a positive integer. Received: units={units}"
-            )
+            raise ValueError(f"Expected `units` to be a positive integer. Received: units={units}")
         super().__init__(**kwargs)
         self.units = units
         self.activation = activations.get(activation)
@@ -143,7 +141,13 @@ class RecurrentCell(DropoutRNNCell, keras.layers.Layer):
 
     def input_projection(self, inputs):
         """`x W + b` for inputs of shape (..., input_dim) -> (..., gates * units)."""
-        projected = ops.matmul(inputs, self.kernel)
+        if len(inputs.shape) == 2:
+            projected = ops.matmul(inputs, self.kernel)
+        else:
+            # tensordot flattens the leading axes into one 2-D matmul; a broadcast
+            # batched matmul would reduce a (time, input_dim, gates * units) tensor
+            # on the way back.
+            projected = ops.tensordot(inputs, self.kernel, axes=1)
         bias = self._input_bias() if self.use_bias else None
         if bias is not None:
             projected = ops.add(projected, bias)
@@ -181,9 +185,7 @@ class RecurrentCell(DropoutRNNCell, keras.layers.Layer):
         return output, new_states
 
     def get_initial_state(self, batch_size=None):
-        sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [
-            self.state_size
-        ]
+        sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
         return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
 
     def get_config(self):

@@ -97,7 +97,11 @@ class LSTMCell(GatedCell):
         z = projected + ops.matmul(h_tm1, self.recurrent_kernel)  # (batch, 4 * units)
         z_i, z_f, z_c, z_o = split_gates(z, 4)
         if self.peephole:
-            p_i, p_f, p_o = self.peephole_kernel[0], self.peephole_kernel[1], self.peephole_kernel[2]
+            p_i, p_f, p_o = (
+                self.peephole_kernel[0],
+                self.peephole_kernel[1],
+                self.peephole_kernel[2],
+            )
             z_i = z_i + p_i * c_tm1
             z_f = z_f + p_f * c_tm1
         i = self.recurrent_activation(z_i)

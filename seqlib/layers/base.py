@@ -77,9 +77,7 @@ class CellLayer(RNN):
     def get_config(self):
         config = super().get_config()
         del config["cell"]
-        cell_config = {
-            k: v for k, v in self.cell.get_config().items() if k not in _LAYER_KEYS
-        }
+        cell_config = {k: v for k, v in self.cell.get_config().items() if k not in _LAYER_KEYS}
         config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return {**config, **cell_config}
 

@@ -46,9 +46,7 @@ def is_right_padded(mask):
     mask = tf.cast(mask, tf.bool)
     lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
     right_padded = tf.sequence_mask(lengths, maxlen=tf.shape(mask)[1])
-    return tf.logical_and(
-        tf.reduce_all(tf.equal(mask, right_padded)), tf.reduce_all(lengths > 0)
-    )
+    return tf.logical_and(tf.reduce_all(tf.equal(mask, right_padded)), tf.reduce_all(lengths > 0))
 
 
 def _params(cell):

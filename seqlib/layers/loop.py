@@ -24,12 +24,14 @@ def recurrent_loop(
     unroll=False,
     zero_output_for_mask=False,
     return_sequences=True,
+    time_major=False,
 ):
     """Runs `step_fn` over the time axis of `inputs`.
 
     Args:
         step_fn: `(inputs_t, states) -> (output_t, new_states)`, states lists.
-        inputs: (batch, time, features) tensor.
+        inputs: (batch, time, features) tensor, or (time, batch, features) with
+            `time_major=True`.
         initial_states: List of (batch, ...) tensors.
         output_size: Last dimension of the step output.
         mask: Optional (batch, time) boolean tensor.
@@ -39,12 +41,14 @@ def recurrent_loop(
         zero_output_for_mask: Output zeros, not the previous output, at masked
             steps.
         return_sequences: Keep every step's output (otherwise only the last).
+        time_major: Whether `inputs` is time-major. The outputs are batch-major
+            either way.
 
     Returns:
         `(last_output, outputs, final_states)`: (batch, output_size),
         (batch, time or 1, output_size), list of states.
     """
-    inputs_tm = tf.transpose(inputs, [1, 0, 2])  # (time, batch, features)
+    inputs_tm = inputs if time_major else tf.transpose(inputs, [1, 0, 2])  # (time, batch, f)
     mask_tm = None
     if mask is not None:
         mask_tm = tf.transpose(tf.cast(mask, tf.bool), [1, 0])  # (time, batch)
@@ -87,7 +91,7 @@ def recurrent_loop(
         outputs_ta = tf.TensorArray(
             zero_output.dtype,
             size=time_steps if return_sequences else 1,
-            element_shape=tf.TensorShape([inputs.shape[0], output_size]),
+            element_shape=tf.TensorShape([inputs_tm.shape[1], output_size]),
         )
 
         def body(t, outputs_ta, prev_output, *states):

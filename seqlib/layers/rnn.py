@@ -1,7 +1,7 @@
 import keras
 import tensorflow as tf
 
-from seqlib.layers import cudnn
+from seqlib.layers import bptt, cudnn
 from seqlib.layers.loop import recurrent_loop
 
 
@@ -57,9 +57,7 @@ class RNN(keras.layers.RNN):
         self.use_cudnn = use_cudnn
 
     def _use_cudnn_path(self):
-        eligible = (
-            cudnn.cudnn_compatible(self.cell) and not self.unroll and cudnn.gpu_available()
-        )
+        eligible = cudnn.cudnn_compatible(self.cell) and not self.unroll and cudnn.gpu_available()
         if self.use_cudnn is True and not eligible:
             raise ValueError(
                 "use_cudnn=True, but this layer cannot run on cuDNN: it needs a GPU, "
@@ -85,7 +83,22 @@ class RNN(keras.layers.RNN):
             recurrent_mask = cell.get_recurrent_dropout_mask(initial_state[0])
 
         def generic():
-            projected = cell.input_projection(sequences)  # (batch, time, gates * units)
+            # Project time-major: transposing the input is cheaper than transposing
+            # its (gates * units)-wide projection.
+            projected = cell.input_projection(
+                tf.transpose(sequences, [1, 0, 2])
+            )  # (time, batch, gates * units)
+            if recurrent_mask is None and not self.unroll and bptt.supports(cell):
+                mask_tm = None if mask is None else tf.transpose(mask, [1, 0])
+                if self.go_backwards:
+                    projected = tf.reverse(projected, [0])
+                    mask_tm = None if mask is None else tf.reverse(mask_tm, [0])
+                last, outputs, states = bptt.run(
+                    cell, projected, initial_state, mask_tm, self.zero_output_for_mask
+                )
+                if not self.return_sequences:
+                    outputs = outputs[-1:]
+                return last, tf.transpose(outputs, [1, 0, 2]), states  # (batch, time, units)
             return recurrent_loop(
                 lambda x_t, states: cell.recurrent_step(x_t, states, recurrent_mask, training),
                 projected,
@@ -96,6 +109,7 @@ class RNN(keras.layers.RNN):
                 unroll=self.unroll,
                 zero_output_for_mask=self.zero_output_for_mask,
                 return_sequences=self.return_sequences,
+                time_major=True,
             )
 
         if not self._use_cudnn_path():
