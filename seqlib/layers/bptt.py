@@ -348,6 +348,9 @@ def run(cell, x_proj, initial_states, mask=None, zero_output_for_mask=False):
     """
     from seqlib.cells import GRUCell, LSTMCell
 
+    # Read the states now: a stateful layer's state variables are reassigned before
+    # the backward pass runs, and the gradient needs the values the forward used.
+    initial_states = [_read(s) for s in initial_states]
     masked = mask is not None
     m = tf.cast(mask, tf.bool)[:, :, None] if masked else tf.constant(True)
     u = _read(cell.recurrent_kernel)

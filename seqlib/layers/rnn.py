@@ -51,7 +51,7 @@ class RNN(keras.layers.RNN):
     def __init__(self, cell, use_cudnn="auto", **kwargs):
         if use_cudnn not in ("auto", True, False):
             raise ValueError(
-                f"Expected one of {{'auto', True, False}}. Received: use_cudnn={use_cudnn}"
+                f"Expected one of {{'auto', True, False}}. Received: use_cudnn={use_cudnn!r}"
             )
         super().__init__(cell, **kwargs)
         self.use_cudnn = use_cudnn
