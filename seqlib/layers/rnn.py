@@ -83,22 +83,27 @@ class RNN(keras.layers.RNN):
             recurrent_mask = cell.get_recurrent_dropout_mask(initial_state[0])
 
         def generic():
-            # Project time-major: transposing the input is cheaper than transposing
-            # its (gates * units)-wide projection.
-            projected = cell.input_projection(
-                tf.transpose(sequences, [1, 0, 2])
-            )  # (time, batch, gates * units)
+            sequences_tm = tf.transpose(sequences, [1, 0, 2])  # (time, batch, input_dim)
             if recurrent_mask is None and not self.unroll and bptt.supports(cell):
                 mask_tm = None if mask is None else tf.transpose(mask, [1, 0])
                 if self.go_backwards:
-                    projected = tf.reverse(projected, [0])
                     mask_tm = None if mask is None else tf.reverse(mask_tm, [0])
+                # Training runs the hand-written BPTT; inference a lean loop that
+                # saves nothing for a backward pass (and is still differentiable).
                 last, outputs, states = bptt.run(
-                    cell, projected, initial_state, mask_tm, self.zero_output_for_mask
+                    cell,
+                    tf.reverse(sequences_tm, [0]) if self.go_backwards else sequences_tm,
+                    initial_state,
+                    mask_tm,
+                    self.zero_output_for_mask,
+                    training=training if isinstance(training, bool) else training is not None,
                 )
                 if not self.return_sequences:
                     outputs = outputs[-1:]
                 return last, tf.transpose(outputs, [1, 0, 2]), states  # (batch, time, units)
+            # Any other cell: project all steps in one GEMM (time-major: transposing
+            # the input is cheaper than transposing its projection), then loop.
+            projected = cell.input_projection(sequences_tm)  # (time, batch, gates * units)
             return recurrent_loop(
                 lambda x_t, states: cell.recurrent_step(x_t, states, recurrent_mask, training),
                 projected,

@@ -202,8 +202,12 @@ def _seqlib_layers(model):
     return found
 
 
-def _call(model):
-    return lambda inputs: model(inputs if len(inputs) > 1 else inputs[0])
+def _call(model, training=False):
+    return lambda inputs: model(inputs if len(inputs) > 1 else inputs[0], training=training)
+
+
+# seqlib runs inference on a lean loop and training on hand-written BPTT: check both.
+TRAINING = pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
 
 
 def _loss(outputs):
@@ -247,9 +251,10 @@ def _assert_parity(keras_fn, keras_vars, ours_fn, ours_vars, inputs):
 # ---------------------------------------------------------------- tests
 
 
+@TRAINING
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("kind", KINDS)
-def test_matches_keras_outputs_and_gradients(kind, scenario):
+def test_matches_keras_outputs_and_gradients(kind, scenario, training):
     n_states = KINDS[kind][2]
     keras_model, names = SCENARIOS[scenario](_maker(keras.layers, kind), n_states)
     ours_model, _ = SCENARIOS[scenario](_maker(seqlib.layers, kind), n_states)
@@ -259,16 +264,17 @@ def test_matches_keras_outputs_and_gradients(kind, scenario):
 
     data = _data()
     _assert_parity(
-        _call(keras_model),
+        _call(keras_model, training),
         keras_model.trainable_weights,
-        _call(ours_model),
+        _call(ours_model, training),
         ours_model.trainable_weights,
         [data[n] for n in names],
     )
 
 
+@TRAINING
 @pytest.mark.parametrize("kind", KINDS)
-def test_initial_state_held_in_variables(kind):
+def test_initial_state_held_in_variables(kind, training):
     # A learned initial state: the states are variables, read when the layer runs,
     # and get gradients like any other weight.
     n_states = KINDS[kind][2]
@@ -284,7 +290,7 @@ def test_initial_state_held_in_variables(kind):
     our_states = [keras.Variable(data[n], name=n) for n in names]
 
     def call(layer, states):
-        return lambda inputs: layer(inputs[0], initial_state=states)
+        return lambda inputs: layer(inputs[0], initial_state=states, training=training)
 
     _assert_parity(
         call(keras_layer, keras_states),
@@ -331,12 +337,13 @@ def test_stateful_over_two_calls_and_reset_state(kind):
     np.testing.assert_allclose(ours(second), stateless(second), atol=ATOL)
 
 
+@TRAINING
 @pytest.mark.parametrize("kind", KINDS)
-def test_stateful_gradients_over_two_calls(kind):
+def test_stateful_gradients_over_two_calls(kind, training):
     keras_layer, ours, _ = _stateful_pair(kind)
 
     def call(layer):
-        return lambda inputs: layer(inputs[0])
+        return lambda inputs: layer(inputs[0], training=training)
 
     for seed in (0, 1):  # the second call starts from the first call's states
         _assert_parity(
@@ -348,8 +355,9 @@ def test_stateful_gradients_over_two_calls(kind):
         )
 
 
+@TRAINING
 @pytest.mark.parametrize("kind", KINDS)
-def test_inside_tf_function_with_unknown_time(kind):
+def test_inside_tf_function_with_unknown_time(kind, training):
     keras_layer = _maker(keras.layers, kind)(return_sequences=True, return_state=True)
     ours = _maker(seqlib.layers, kind)(return_sequences=True, return_state=True)
     x = _data()["x"]
@@ -368,7 +376,7 @@ def test_inside_tf_function_with_unknown_time(kind):
         def run(x, mask):
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                outputs = layer(x, mask=mask)
+                outputs = layer(x, mask=mask, training=training)
                 loss = tf.reduce_sum(outputs[0] ** 2) + tf.reduce_sum(outputs[-1])
             return outputs, tape.gradient(loss, [x, *layer.trainable_weights])
 
