@@ -16,7 +16,7 @@ loop when it is not.
 """
 
 import tensorflow as tf
-from keras import activations
+from keras import activations, ops
 
 
 def gpu_available():
@@ -52,9 +52,9 @@ def is_right_padded(mask):
 def _params(cell):
     """Flattens keras-layout weights into cuDNN's canonical parameter buffer."""
     gates = cell.gates
-    kernels = tf.split(tf.convert_to_tensor(cell.kernel), gates, axis=1)
-    recurrent = tf.split(tf.convert_to_tensor(cell.recurrent_kernel), gates, axis=1)
-    bias = tf.convert_to_tensor(cell.bias)
+    kernels = tf.split(ops.convert_to_tensor(cell.kernel), gates, axis=1)
+    recurrent = tf.split(ops.convert_to_tensor(cell.recurrent_kernel), gates, axis=1)
+    bias = ops.convert_to_tensor(cell.bias)  # autocast under mixed precision
     if gates == 4:  # LSTM: i, f, c, o in both layouts; input biases are zero.
         biases = tf.split(tf.concat([tf.zeros_like(bias), bias], 0), 8)
     else:  # GRU: keras z, r, h -> cuDNN r, z, h; bias rows: input, recurrent.

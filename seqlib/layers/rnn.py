@@ -21,19 +21,23 @@ class RNN(keras.layers.RNN):
     `initial_state`, `mask`, `training` at call time), so it works inside
     `keras.layers.Bidirectional` and stacks.
 
-    What differs is how the time loop runs. For a seqlib cell (one with
-    `input_projection` and `recurrent_step`, including a `ZoneoutWrapper` around
-    one), the input half of every step is computed for the whole sequence in one
-    matmul before the loop,
+    What differs is how the time loop runs, chosen per call:
 
-        X W + b : (batch, time, input_dim) -> (batch, time, gates * units),
+    1. On a GPU, an LSTM or reset-after GRU cell in a cuDNN-compatible
+       configuration runs on `tf.raw_ops.CudnnRNNV3` (`use_cudnn="auto"`), with a
+       run-time fallback when a mask is not right-padded (`cudnn.py`).
+    2. The standard seqlib cells (LSTM without peephole, GRU, tanh SimpleRNN; no
+       recurrent dropout) run on `bptt.py`: in training, a forward loop that saves
+       what its hand-written backward pass needs; in inference, a lean loop.
+    3. Any other seqlib cell (peephole, zoneout, other activations, recurrent
+       dropout, `unroll=True`) runs `loop.py`: the input half of every step for
+       the whole sequence in one matmul, X W + b, then a loop over the recurrent
+       half only, differentiated by autodiff.
+    4. Any other cell (a keras cell, say) runs step by step, as in keras.
 
-    and the loop (`seqlib.layers.loop`) only does the recurrent half, one
-    (batch, units) x (units, gates * units) matmul per step. On a GPU, an LSTM or
-    reset-after GRU cell in a cuDNN-compatible configuration runs on
-    `tf.raw_ops.CudnnRNNV3` instead (`use_cudnn="auto"`), falling back to the loop
-    otherwise (for instance when a mask is not right-padded). Any other cell runs
-    step by step, as in keras.
+    All paths give keras' results: masked steps keep the states and repeat the
+    previous output (or zeros with `zero_output_for_mask`); `go_backwards`
+    returns outputs in processing order.
 
     Args:
         cell: A recurrent cell honouring the keras cell contract.

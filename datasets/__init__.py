@@ -1,0 +1,1 @@
+"""TFDS builders for the apps' datasets, one folder per dataset, fed offline."""
