@@ -26,24 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _seqlib_available():
-    try:
-        default_layer_factories("seqlib")
-    except (ImportError, AttributeError):
-        return False
-    return True
-
-
-SOURCES = [
-    pytest.param("keras", id="keras"),
-    pytest.param(
-        "seqlib",
-        id="seqlib",
-        marks=pytest.mark.skipif(
-            not _seqlib_available(), reason="seqlib.layers is not available yet"
-        ),
-    ),
-]
+SOURCES = [pytest.param("keras", id="keras"), pytest.param("seqlib", id="seqlib")]
 
 
 # Sizes at which SimpleRNN's gradient is robustly below LSTM's at the far end: 16 input
@@ -166,7 +149,6 @@ def test_cli_quick_run_writes_the_report(tmp_path):
 # defaults of train_long_range, the gated cells solve the task and SimpleRNN stays at the
 # baseline. Several minutes on 2 CPU cores.
 @pytest.mark.slow
-@pytest.mark.skipif(not _seqlib_available(), reason="seqlib.layers is not available yet")
 def test_long_range_gated_cells_learn_and_simple_rnn_does_not():
     factories = default_layer_factories("seqlib")
     mse = {

@@ -3,7 +3,9 @@
 import keras
 import numpy as np
 import pytest
+import torch
 
+from seqlib import layers as seqlib_layers
 from seqlib.interop import (
     load_torch_gru,
     load_torch_lstm,
@@ -11,30 +13,13 @@ from seqlib.interop import (
     load_torch_simple_rnn,
 )
 
-torch = pytest.importorskip("torch")
-
 BATCH, TIME, INPUT, HIDDEN = 3, 5, 4, 6
 ATOL = 1e-5
 
 
-def _seqlib_layers():
-    try:
-        from seqlib import layers
-
-        layers.SimpleRNN, layers.GRU, layers.LSTM  # noqa: B018
-    except (ImportError, AttributeError):
-        return None
-    return layers
-
-
-_SEQLIB = _seqlib_layers()
 LAYER_MODULES = [
     pytest.param(keras.layers, id="keras"),
-    pytest.param(
-        _SEQLIB,
-        id="seqlib",
-        marks=pytest.mark.skipif(_SEQLIB is None, reason="seqlib.layers is not available yet"),
-    ),
+    pytest.param(seqlib_layers, id="seqlib"),
 ]
 TORCH_CLASS = {"LSTM": "LSTM", "GRU": "GRU", "SimpleRNN": "RNN"}
 LOADER = {"LSTM": load_torch_lstm, "GRU": load_torch_gru, "SimpleRNN": load_torch_simple_rnn}
