@@ -1,9 +1,11 @@
 """The time loop of seqlib's sequence layers.
 
-Only the recurrent half of each step runs here: the inputs arrive already
-projected (`cell.input_projection` over the whole sequence, one matmul), so each
-iteration does one (batch, units) x (units, gates * units) matmul and the gate
-arithmetic.
+This loop serves every seqlib cell that `bptt.py` does not cover (peephole,
+zoneout, other activations, recurrent dropout, `unroll=True`), differentiated by
+autodiff. Only the recurrent half of each step runs here: the inputs arrive
+already projected (`cell.input_projection` over the whole sequence, one matmul),
+so each iteration does one (batch, units) x (units, gates * units) matmul and the
+gate arithmetic.
 
 Masking follows keras' semantics exactly: at a masked step the states keep their
 previous values and the output repeats the previous output (or is zero with
@@ -101,12 +103,10 @@ def recurrent_loop(
             return (t + 1, outputs_ta, output, *new_states)
 
         loop_vars = (tf.constant(0, tf.int32), outputs_ta, zero_output, *states)
-        shape_invariants = None
         final = tf.while_loop(
             lambda t, *_: t < time_steps,
             body,
             loop_vars,
-            shape_invariants=shape_invariants,
             maximum_iterations=time_steps,
             parallel_iterations=32,
             swap_memory=True,
