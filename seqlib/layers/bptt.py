@@ -473,9 +473,10 @@ def run(cell, sequences, initial_states, mask=None, zero_output_for_mask=False, 
         kind, weights = "lstm", [u]
     elif isinstance(cell, GRUCell) and cell.reset_after:
         units = cell.units
+        b_in, b_rec = bias[0], bias[1]
         # The z, r parts of the recurrent bias add to the input like its own bias.
-        bias = bias[0] + tf.concat([bias[1, : 2 * units], tf.zeros_like(bias[1, 2 * units :])], 0)
-        kind, weights = "gru", [u, _read(cell.bias)[1, 2 * units :]]
+        bias = b_in + tf.concat([b_rec[: 2 * units], tf.zeros_like(b_rec[2 * units :])], 0)
+        kind, weights = "gru", [u, b_rec[2 * units :]]
     elif isinstance(cell, GRUCell):
         kind, weights = "gru_classic", [u]
     else:

@@ -16,7 +16,7 @@ loop when it is not.
 """
 
 import tensorflow as tf
-from keras import activations, ops
+from keras import ops
 
 
 def gpu_available():
@@ -24,21 +24,20 @@ def gpu_available():
 
 
 def cudnn_compatible(cell):
-    """Whether a cell's configuration is one cuDNN computes exactly."""
-    from seqlib.cells import GRUCell, LSTMCell
+    """Whether a cell's configuration is one cuDNN computes exactly.
 
-    if type(cell) not in (LSTMCell, GRUCell):
-        return False
-    if isinstance(cell, LSTMCell) and cell.peephole:
+    Those are the LSTM and reset-after GRU configurations among the standard
+    cells `bptt.supports` (tanh / sigmoid, no peephole), with a bias and no
+    recurrent dropout.
+    """
+    from seqlib.cells import GRUCell, LSTMCell
+    from seqlib.layers import bptt
+
+    if type(cell) not in (LSTMCell, GRUCell) or not bptt.supports(cell):
         return False
     if isinstance(cell, GRUCell) and not cell.reset_after:
         return False
-    return (
-        cell.activation in (activations.tanh, tf.tanh)
-        and cell.recurrent_activation in (activations.sigmoid, tf.sigmoid)
-        and cell.use_bias
-        and not cell.recurrent_dropout
-    )
+    return bool(cell.use_bias and not cell.recurrent_dropout)
 
 
 def is_right_padded(mask):
