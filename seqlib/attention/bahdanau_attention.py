@@ -1,4 +1,5 @@
 import keras
+from keras import ops
 
 from seqlib.attention.base_attention import BaseAttention, additive_scores
 
@@ -71,10 +72,11 @@ class BahdanauAttention(BaseAttention):
             shape=(self.units,), initializer=self.kernel_initializer, name="score_vector"
         )
 
+    def _key_features(self, key):
+        return ops.matmul(key, self.key_kernel)  # (batch, Tv, units)
+
     def _compute_scores(self, query, key):
-        return additive_scores(
-            query, key, self.query_kernel, self.key_kernel, self.score_vector
-        )  # (batch, Tq, Tv)
+        return additive_scores(query, key, self.query_kernel, self.score_vector)  # (batch, Tq, Tv)
 
     def get_config(self):
         config = super().get_config()

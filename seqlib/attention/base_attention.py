@@ -9,7 +9,8 @@ class BaseAttention(keras.layers.Layer):
     The base owns everything the mechanisms share: masking, the softmax, the
     dropout on the weights and the weighted sum of the values. A subclass only
     defines its score, by overriding `_compute_scores(query, key)` (and
-    `_build_score(query_dim, key_dim)` when the score has weights):
+    `_build_score(query_dim, key_dim)` when the score has weights, and
+    `_key_features(key)` when part of the score depends on the keys alone):
 
     ```
     e_ij     = score(q_i, k_j)                      # (batch, Tq, Tv)
@@ -44,6 +45,10 @@ class BaseAttention(keras.layers.Layer):
         use_causal_mask: bool. If `True`, query `i` may only attend to keys
             `j <= i` (needs a rank-3 query).
         training: bool. Whether dropout is active.
+        precomputed_key: Optional result of `precompute_key(key)`. A decoder
+            attends to the same keys at every step; passing this skips the
+            key-side work of the score (the `W_k k_j` of an additive score)
+            at each step.
 
     Returns:
         A tuple `(context, weights)`: `context` is `(batch, Tq, v_dim)` and
@@ -87,9 +92,24 @@ class BaseAttention(keras.layers.Layer):
     def _build_score(self, query_dim, key_dim):
         """Creates the weights of the score; the default score has none."""
 
+    def _key_features(self, key):
+        """The part of the score that depends on the keys alone; by default the keys."""
+        return key
+
+    def precompute_key(self, key):
+        """Returns the key-side features of the score, to pass as `precomputed_key`
+        to every call that attends to the same `key` `(batch, Tv, k_dim)`."""
+        if not self.built:
+            raise ValueError(
+                f"{self.__class__.__name__} must be built (called once, or `build()`) "
+                "before `precompute_key`."
+            )
+        return self._key_features(key)
+
     def _compute_scores(self, query, key):
         """Returns the scores `(batch, ..., Tq, Tv)` of `query` `(batch, ..., Tq, q_dim)`
-        against `key` `(batch, ..., Tv, k_dim)`."""
+        against `key`, the output of `_key_features` (by default the keys
+        `(batch, ..., Tv, k_dim)` themselves)."""
         raise NotImplementedError(
             f"{self.__class__.__name__} must implement `_compute_scores(query, key)`."
         )
@@ -103,6 +123,7 @@ class BaseAttention(keras.layers.Layer):
         value_mask=None,
         use_causal_mask=False,
         training=None,
+        precomputed_key=None,
     ):
         key = value if key is None else key
         single_step = len(query.shape) == 2
@@ -116,7 +137,9 @@ class BaseAttention(keras.layers.Layer):
             if query_mask is not None:
                 query_mask = ops.expand_dims(query_mask, -1)  # (batch, 1)
 
-        scores = self._compute_scores(query, key)  # (batch, ..., Tq, Tv)
+        if precomputed_key is None:
+            precomputed_key = self._key_features(key)
+        scores = self._compute_scores(query, precomputed_key)  # (batch, ..., Tq, Tv)
         mask = self._scores_mask(scores, query_mask, value_mask, use_causal_mask)
         weights = masked_softmax(scores, mask)  # (batch, ..., Tq, Tv)
         context = ops.matmul(
@@ -186,24 +209,24 @@ def masked_softmax(scores, mask=None):
     return ops.where(mask, weights, ops.zeros_like(weights))
 
 
-def additive_scores(query, key, query_kernel, key_kernel, score_vector):
+def additive_scores(query, key_proj, query_kernel, score_vector):
     """The additive score `v^T tanh(W_q q_i + W_k k_j)` of every query against every key.
 
     Shared by `BahdanauAttention` and `LuongAttention(score="concat")`, whose
-    `W [q; k]` is the same map with `W = [W_q, W_k]`.
+    `W [q; k]` is the same map with `W = [W_q, W_k]`. The keys come projected,
+    `W_k k_j`, so that a decoder projects them once per sequence, not once per
+    step.
 
     Args:
         query: `(batch, ..., Tq, q_dim)`.
-        key: `(batch, ..., Tv, k_dim)`.
+        key_proj: `(batch, ..., Tv, units)`, the keys times `W_k`.
         query_kernel: `(q_dim, units)`.
-        key_kernel: `(k_dim, units)`.
         score_vector: `(units,)`.
 
     Returns:
         The scores `(batch, ..., Tq, Tv)`.
     """
     query_proj = ops.matmul(query, query_kernel)  # (batch, Tq, units)
-    key_proj = ops.matmul(key, key_kernel)  # (batch, Tv, units)
     hidden = ops.tanh(
         ops.expand_dims(query_proj, -2) + ops.expand_dims(key_proj, -3)
     )  # (batch, Tq, Tv, units)

@@ -101,19 +101,20 @@ class LuongAttention(BaseAttention):
                 shape=(units,), initializer=self.kernel_initializer, name="score_vector"
             )
 
+    def _key_features(self, key):
+        if self.score != "concat":
+            return key
+        # W [q; k] = W_q q + W_k k with W_q, W_k the top and bottom rows of W.
+        return ops.matmul(key, self.kernel[self._query_dim :])  # (batch, Tv, units)
+
     def _compute_scores(self, query, key):
         if self.score == "dot":
             return ops.matmul(query, ops.swapaxes(key, -1, -2))  # (batch, Tq, Tv)
         if self.score == "general":
             query = ops.matmul(query, self.kernel)  # (batch, Tq, k_dim)
             return ops.matmul(query, ops.swapaxes(key, -1, -2))  # (batch, Tq, Tv)
-        # W [q; k] = W_q q + W_k k with W_q, W_k the top and bottom rows of W.
         return additive_scores(
-            query,
-            key,
-            self.kernel[: self._query_dim],
-            self.kernel[self._query_dim :],
-            self.score_vector,
+            query, key, self.kernel[: self._query_dim], self.score_vector
         )  # (batch, Tq, Tv)
 
     def get_config(self):

@@ -247,6 +247,27 @@ def test_rank2_query_is_one_step_of_rank3(name):
         np.testing.assert_allclose(step_weights, weights[:, step], atol=ATOL)
 
 
+@pytest.mark.parametrize("name", MECHANISMS)
+def test_precomputed_key_gives_the_same_result(name):
+    # What a decoder does: the key-side features once, then one query per step.
+    layer = MECHANISMS[name]()
+    query, key, value = _inputs()
+    context, weights = layer(query, value, key=key, value_mask=VALUE_MASK)
+    keys = layer.precompute_key(key)
+    for step in range(TQ):
+        step_context, step_weights = layer(
+            query[:, step], value, key=key, value_mask=VALUE_MASK, precomputed_key=keys
+        )
+        np.testing.assert_allclose(step_context, context[:, step], atol=ATOL)
+        np.testing.assert_allclose(step_weights, weights[:, step], atol=ATOL)
+
+
+def test_precompute_key_needs_a_built_layer():
+    _, key, _ = _inputs()
+    with pytest.raises(ValueError, match="must be built"):
+        BahdanauAttention(units=4).precompute_key(key)
+
+
 def test_causal_mask_with_rank2_query_is_an_error():
     query, _, value = _inputs()
     with pytest.raises(ValueError, match="rank-3 query"):
