@@ -277,7 +277,11 @@ class Seq2Seq(keras.Model):
             )
 
         _, _, _, outputs, weights = tf.while_loop(
-            lambda t, *_: t < steps, body, (0, states, feed, outputs, weights)
+            lambda t, *_: t < steps,
+            body,
+            (0, states, feed, outputs, weights),
+            # A bound XLA needs to size the gradient's accumulators.
+            maximum_iterations=steps,
         )
         # (T, batch, units) -> (batch, T, units); (T, batch, S) -> (batch, T, S)
         return (

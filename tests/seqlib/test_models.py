@@ -258,3 +258,30 @@ def test_language_model_round_trip(tmp_path):
     model.save(tmp_path / "lm.keras")
     restored = tf.keras.models.load_model(tmp_path / "lm.keras")
     np.testing.assert_allclose(restored(ids), model(ids), atol=1e-6)
+
+
+@pytest.mark.parametrize("policy,jit_compile", [("float32", True), ("mixed_float16", False)])
+def test_seq2seq_trains_compiled_and_in_mixed_precision(policy, jit_compile):
+    import keras
+
+    source, target_in = _batch(batch=8)
+    target_out = np.roll(target_in, -1, axis=1)
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = Seq2Seq(SRC_VOCAB, TGT_VOCAB, embedding_dim=8, units=6, reverse_source=True)
+        model((source, target_in))
+        model.compile(
+            optimizer="adam",
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=jit_compile,
+        )
+        before = [w.numpy().copy() for w in model.trainable_weights]
+        history = model.fit((source, target_in), target_out, batch_size=4, epochs=1, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.isfinite(history.history["loss"][0])
+    assert model.output_projection.compute_dtype == (
+        "float16" if policy != "float32" else "float32"
+    )
+    for b, w in zip(before, model.trainable_weights):
+        assert np.any(b != w.numpy()), w.path
