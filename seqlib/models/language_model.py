@@ -115,6 +115,8 @@ class LanguageModel(keras.Model):
 
     def initial_state(self, batch_size):
         """Zero states: a list with the state list of every layer."""
+        if not self.built:
+            self.build()
         return [
             [ops.convert_to_tensor(s) for s in layer.cell.get_initial_state(batch_size)]
             for layer in self.rnns

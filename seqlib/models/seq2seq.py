@@ -195,6 +195,8 @@ class Seq2Seq(keras.Model):
             padding mask `(batch, S)` and the initial state list of every
             decoder layer.
         """
+        if not self.built:
+            self.build()
         source = ops.convert_to_tensor(source)
         mask = ops.not_equal(source, self.pad_id)  # (batch, S)
         if self.reverse_source:

@@ -1,0 +1,170 @@
+"""Pieces shared by the decoders: the result type, beam tiling, argument checks
+and the step loop of greedy search and sampling."""
+
+import collections
+import numbers
+
+import tensorflow as tf
+
+DecodeResult = collections.namedtuple("DecodeResult", ["ids", "lengths", "scores"])
+DecodeResult.__doc__ = """The output of a decoder.
+
+Fields:
+    ids: int32 token ids, `(batch, max_length)`, or `(batch, beam_width,
+        max_length)` for beam search. Position `t` holds the token emitted at
+        step `t` (the start token is not included). Positions after the end
+        token hold `end_id`, or 0 when there is no end token.
+    lengths: int32 number of emitted tokens, end token included, `(batch,)` or
+        `(batch, beam_width)`. `max_length` for a sequence that never emitted
+        the end token.
+    scores: float32 `(batch,)` or `(batch, beam_width)`. For greedy search and
+        sampling, the sum of the model's log-probabilities of the emitted
+        tokens; for beam search, that sum divided by the length penalty.
+"""
+
+
+def tile_to_beam(nest, beam_width):
+    """Repeats every batch entry of a nest of tensors `beam_width` times.
+
+    The result is batch-major: rows `b * beam_width` to
+    `b * beam_width + beam_width - 1` are copies of batch entry `b`. This is
+    the layout `beam_search` hands to `step_fn`.
+
+    Args:
+        nest: A tensor, or a nest (tuple, list, dict) of tensors, each with a
+            leading batch dimension.
+        beam_width: int >= 1. Number of copies of each batch entry.
+
+    Returns:
+        The nest with every tensor `(batch, ...)` turned into
+        `(batch * beam_width, ...)`.
+
+    Example:
+
+    ```python
+    state = {"h": tf.constant([[1.0], [2.0]])}
+    tile_to_beam(state, 3)["h"][:, 0]
+    # [1., 1., 1., 2., 2., 2.]
+    ```
+    """
+    check_beam_width(beam_width)
+    return tf.nest.map_structure(lambda x: tf.repeat(x, beam_width, axis=0), nest)
+
+
+def is_python_number(x):
+    return isinstance(x, numbers.Number) and not isinstance(x, bool)
+
+
+def check_beam_width(beam_width):
+    if not isinstance(beam_width, numbers.Integral) or isinstance(beam_width, bool):
+        raise ValueError(
+            f"Expected `beam_width` to be an int >= 1. Received: beam_width={beam_width}"
+        )
+    if beam_width < 1:
+        raise ValueError(f"Expected `beam_width` >= 1. Received: beam_width={beam_width}")
+
+
+def check_max_length(max_length):
+    if not isinstance(max_length, numbers.Integral) or isinstance(max_length, bool):
+        raise ValueError(
+            f"Expected `max_length` to be an int >= 1. Received: max_length={max_length}"
+        )
+    if max_length < 1:
+        raise ValueError(f"Expected `max_length` >= 1. Received: max_length={max_length}")
+
+
+def resolve_end_id(end_id):
+    """Returns `end_id` as an int, or `None` when there is no end token."""
+    if end_id is None:
+        return None
+    if not isinstance(end_id, numbers.Integral) or isinstance(end_id, bool):
+        raise ValueError(
+            f"Expected `end_id` to be an int >= 0, or -1 or None for no end token. "
+            f"Received: end_id={end_id}"
+        )
+    if end_id == -1:
+        return None
+    if end_id < 0:
+        raise ValueError(
+            f"Expected `end_id` to be an int >= 0, or -1 or None for no end token. "
+            f"Received: end_id={end_id}"
+        )
+    return int(end_id)
+
+
+def pad_id(end_id):
+    """The id written after the end of a sequence."""
+    return 0 if end_id is None else end_id
+
+
+def start_ids_tensor(start_ids):
+    start_ids = tf.convert_to_tensor(start_ids)
+    if start_ids.shape.rank is not None and start_ids.shape.rank != 1:
+        raise ValueError(
+            f"Expected `start_ids` of shape (batch,). Received: start_ids.shape={start_ids.shape}"
+        )
+    return tf.cast(start_ids, tf.int32)
+
+
+def shape_invariants(loop_vars):
+    # The batch size may change between calls of an exported function, and a
+    # `step_fn` may return states whose batch dimension is less specific than
+    # the initial ones: relax the leading dimension of every batched tensor.
+    def relax(x):
+        shape = x.shape
+        if shape.rank is None or shape.rank == 0:
+            return shape
+        return tf.TensorShape([None]).concatenate(shape[1:])
+
+    return tf.nest.map_structure(relax, loop_vars)
+
+
+def decode_loop(step_fn, initial_state, start_ids, end_id, max_length, select_fn):
+    """Runs `step_fn` one token at a time, choosing each token with `select_fn`.
+
+    `select_fn(logits, time) -> ids` gets float32 `(batch, vocab)` logits and
+    returns int32 `(batch,)` token ids. Used by greedy search and sampling.
+    """
+    check_max_length(max_length)
+    end_id = resolve_end_id(end_id)
+    pad = pad_id(end_id)
+    start_ids = start_ids_tensor(start_ids)
+    initial_state = tf.nest.map_structure(tf.convert_to_tensor, initial_state)
+    batch = tf.shape(start_ids)[0]
+    positions = tf.range(max_length)  # (max_length,)
+
+    def cond(time, ids, state, seq, lengths, scores, finished):
+        return (time < max_length) & tf.logical_not(tf.reduce_all(finished))
+
+    def body(time, ids, state, seq, lengths, scores, finished):
+        logits, state = step_fn(ids, state, time)
+        logits = tf.cast(logits, tf.float32)  # (batch, vocab)
+        log_probs = tf.nn.log_softmax(logits)  # (batch, vocab)
+        new_ids = tf.cast(select_fn(logits, time), tf.int32)  # (batch,)
+        new_ids = tf.where(finished, pad, new_ids)
+        token_log_probs = tf.gather(log_probs, new_ids, batch_dims=1)  # (batch,)
+        scores = scores + tf.where(finished, 0.0, token_log_probs)
+        seq = tf.where(positions[None, :] == time, new_ids[:, None], seq)  # (batch, max_length)
+        if end_id is not None:
+            just_ended = tf.logical_not(finished) & tf.equal(new_ids, end_id)
+            lengths = tf.where(just_ended, time + 1, lengths)
+            finished = finished | just_ended
+        return time + 1, new_ids, state, seq, lengths, scores, finished
+
+    loop_vars = (
+        tf.constant(0, tf.int32),
+        start_ids,
+        initial_state,
+        tf.fill([batch, max_length], tf.constant(pad, tf.int32)),
+        tf.fill([batch], tf.constant(max_length, tf.int32)),
+        tf.zeros([batch], tf.float32),
+        tf.zeros([batch], tf.bool),
+    )
+    _, _, _, seq, lengths, scores, _ = tf.while_loop(
+        cond,
+        body,
+        loop_vars,
+        shape_invariants=shape_invariants(loop_vars),
+        maximum_iterations=max_length,
+    )
+    return DecodeResult(ids=seq, lengths=lengths, scores=scores)
