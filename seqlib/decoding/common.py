@@ -55,22 +55,19 @@ def is_python_number(x):
     return isinstance(x, numbers.Number) and not isinstance(x, bool)
 
 
+def _check_positive_int(name, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise ValueError(f"Expected `{name}` to be an int >= 1. Received: {name}={value}")
+    if value < 1:
+        raise ValueError(f"Expected `{name}` >= 1. Received: {name}={value}")
+
+
 def check_beam_width(beam_width):
-    if not isinstance(beam_width, numbers.Integral) or isinstance(beam_width, bool):
-        raise ValueError(
-            f"Expected `beam_width` to be an int >= 1. Received: beam_width={beam_width}"
-        )
-    if beam_width < 1:
-        raise ValueError(f"Expected `beam_width` >= 1. Received: beam_width={beam_width}")
+    _check_positive_int("beam_width", beam_width)
 
 
 def check_max_length(max_length):
-    if not isinstance(max_length, numbers.Integral) or isinstance(max_length, bool):
-        raise ValueError(
-            f"Expected `max_length` to be an int >= 1. Received: max_length={max_length}"
-        )
-    if max_length < 1:
-        raise ValueError(f"Expected `max_length` >= 1. Received: max_length={max_length}")
+    _check_positive_int("max_length", max_length)
 
 
 def resolve_end_id(end_id):
