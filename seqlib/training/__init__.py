@@ -9,31 +9,35 @@ guaranteed and how). `from_overrides` applies `--set key=value` to any config
 dataclass; `SparseCategoricalCrossentropy` adds label smoothing to keras' loss;
 `shuffle_for_epoch` gives a data order that a resumed run reproduces; and
 `progress` shows a progress bar while apps prepare their data.
+
+The package imports lazily: `seqlib.training.config` and `.overrides` need no
+TensorFlow, so a command line can read its config (and answer `--help`) fast.
 """
 
-from seqlib.training.config import TrainConfig
-from seqlib.training.data import progress, shuffle_for_epoch
-from seqlib.training.losses import SparseCategoricalCrossentropy, sparse_categorical_crossentropy
-from seqlib.training.optimizers import make_learning_rate, make_optimizer
-from seqlib.training.overrides import config_from_dict, config_to_dict, from_overrides
-from seqlib.training.run_state import RunState
-from seqlib.training.runner import TrainResult, train
-from seqlib.training.strategies import is_chief, make_strategy
+import importlib
 
-__all__ = [
-    "RunState",
-    "SparseCategoricalCrossentropy",
-    "TrainConfig",
-    "TrainResult",
-    "config_from_dict",
-    "config_to_dict",
-    "from_overrides",
-    "is_chief",
-    "make_learning_rate",
-    "make_optimizer",
-    "make_strategy",
-    "progress",
-    "shuffle_for_epoch",
-    "sparse_categorical_crossentropy",
-    "train",
-]
+_EXPORTS = {
+    "RunState": "seqlib.training.run_state",
+    "SparseCategoricalCrossentropy": "seqlib.training.losses",
+    "TrainConfig": "seqlib.training.config",
+    "TrainResult": "seqlib.training.runner",
+    "config_from_dict": "seqlib.training.overrides",
+    "config_to_dict": "seqlib.training.overrides",
+    "from_overrides": "seqlib.training.overrides",
+    "is_chief": "seqlib.training.strategies",
+    "make_learning_rate": "seqlib.training.optimizers",
+    "make_optimizer": "seqlib.training.optimizers",
+    "make_strategy": "seqlib.training.strategies",
+    "progress": "seqlib.training.data",
+    "shuffle_for_epoch": "seqlib.training.data",
+    "sparse_categorical_crossentropy": "seqlib.training.losses",
+    "train": "seqlib.training.runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'seqlib.training' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
