@@ -4,6 +4,7 @@ Every mechanism returns `(context, weights)` so that apps can draw the
 attention weights as heat-maps.
 """
 
+from seqlib.attention.attention_pooling import AttentionPooling
 from seqlib.attention.bahdanau_attention import BahdanauAttention
 from seqlib.attention.base_attention import BaseAttention
 from seqlib.attention.luong_attention import LuongAttention
@@ -12,6 +13,7 @@ from seqlib.attention.scaled_dot_product_attention import ScaledDotProductAttent
 from seqlib.attention.sinusoidal_positional_encoding import SinusoidalPositionalEncoding
 
 __all__ = [
+    "AttentionPooling",
     "BahdanauAttention",
     "BaseAttention",
     "LuongAttention",

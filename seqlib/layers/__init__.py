@@ -4,5 +4,6 @@ from seqlib.layers.gru import GRU
 from seqlib.layers.lstm import LSTM
 from seqlib.layers.rnn import RNN
 from seqlib.layers.simple_rnn import SimpleRNN
+from seqlib.layers.subword_embedding import SubwordEmbedding
 
-__all__ = ["GRU", "LSTM", "RNN", "SimpleRNN"]
+__all__ = ["GRU", "LSTM", "RNN", "SimpleRNN", "SubwordEmbedding"]
