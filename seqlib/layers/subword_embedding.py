@@ -97,7 +97,7 @@ class SubwordEmbedding(keras.layers.Layer):
         return tf.where(tf.not_equal(words, "")[..., None], embedded, tf.zeros_like(embedded))
 
     def compute_mask(self, words, mask=None):
-        return tf.not_equal(words, "")
+        return keras.ops.not_equal(words, "")
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.output_dim)

@@ -1,0 +1,3 @@
+from apps.sentiment.cli import main
+
+main()

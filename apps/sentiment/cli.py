@@ -1,0 +1,147 @@
+"""`python -m apps.sentiment <verb>`: the command line of the sentiment app."""
+
+import shutil
+import sys
+
+import click
+
+from apps.common.cli import App, config_options, train_options, train_overrides, user_errors
+from apps.sentiment.config import PRESETS
+
+APP = App(name="sentiment", presets=PRESETS)
+
+DATA_HELP = (
+    "Your own CSV instead of the tweets: Sentiment140's layout (no header; polarity 0/4 "
+    "first, text last) or a header with `text` and `label` (0/1 or negative/positive)."
+)
+
+
+def _pipeline():
+    # TensorFlow loads only when a verb runs, never for --help.
+    from apps.sentiment import pipeline
+
+    return pipeline
+
+
+def _run_dir(preset, run_dir):
+    return run_dir or APP.run_dir(preset)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Tweet sentiment with a bidirectional seqlib RNN and attention pooling.
+
+    \b
+    prepare   fetch the rated tweets, make the fixed split, build the TFDS dataset
+    train     train a preset (checkpoints and logs in runs/sentiment/<preset>/)
+    evaluate  the model next to TF-IDF + logistic regression and VADER -> reports/sentiment/
+    predict   label texts with the trained model or an export
+    export    write a SavedModel for TensorFlow Serving -> models/sentiment/<version>/
+    """
+
+
+@cli.command()
+@config_options(APP)
+@click.option("--data", "data_file", type=click.Path(dir_okay=False), help=DATA_HELP)
+@user_errors
+def prepare(preset, overrides, data_file):
+    """Fetch the data, make (or reuse) the saved split, and show it."""
+    config = APP.config(preset, overrides)
+    click.echo(_pipeline().prepare(config, data_file))
+
+
+@cli.command()
+@config_options(APP)
+@train_options
+@click.option("--data", "data_file", type=click.Path(dir_okay=False), help=DATA_HELP)
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False), help="Default: runs/sentiment/<preset>."
+)
+@click.option(
+    "--fresh", is_flag=True, help="Delete the run directory first and train from scratch."
+)
+@user_errors
+def train(
+    preset, overrides, resume, strategy, mixed_precision, jit_compile, data_file, run_dir, fresh
+):
+    """Train the model on the training split, watching the validation split.
+
+    A checkpoint is written every epoch; --resume continues a run that was
+    stopped, and ends where an uninterrupted run would have.
+    """
+    overrides = (*overrides, *train_overrides(strategy, mixed_precision, jit_compile))
+    config = APP.config(preset, overrides)
+    run_dir = _run_dir(preset, run_dir)
+    if fresh and resume:
+        raise click.UsageError("--fresh and --resume contradict each other.")
+    if fresh and run_dir.exists():
+        shutil.rmtree(run_dir)
+    result = _pipeline().train(config, run_dir, data_file=data_file, resume=resume)
+    click.echo(
+        f"trained {result.epochs_completed} epochs"
+        + (" (stopped early)" if result.stopped_early else "")
+        + f"; run in {result.run_dir}"
+    )
+
+
+@cli.command()
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False), help="Default: runs/sentiment/<preset>."
+)
+@click.option(
+    "--data", "data_file", type=click.Path(dir_okay=False), help="Default: the run's data."
+)
+@click.option("--report-dir", type=click.Path(file_okay=False), help="Default: reports/sentiment.")
+@user_errors
+def evaluate(preset, run_dir, data_file, report_dir):
+    """Score the model and the baselines on the test split; write the report."""
+    from apps.common.report import markdown_table
+
+    report_dir = report_dir or APP.report_dir()
+    rows = _pipeline().evaluate(_run_dir(preset, run_dir), report_dir, data_file)
+    click.echo(markdown_table(["system (test split)", "accuracy", "macro-F1"], rows))
+    click.echo(f"report: {report_dir}/report.md")
+
+
+@cli.command()
+@click.argument("texts", nargs=-1)
+@click.option(
+    "--file", "text_file", type=click.File("r", encoding="utf-8"), help="One text per line."
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True),
+    help="A run directory or an export (default: the trained run, else the newest export).",
+)
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@user_errors
+def predict(texts, text_file, model_path, preset):
+    """Print label, probability and text for TEXTS (or --file)."""
+    texts = list(texts)
+    if text_file is not None:
+        texts += [line.rstrip("\n") for line in text_file if line.strip()]
+    if not texts:
+        raise click.UsageError('Give texts to label, e.g. predict "what a day!", or --file FILE.')
+    pipeline = _pipeline()
+    model = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir())
+    for label, probability, text in pipeline.predict(model, texts):
+        click.echo(f"{label}\t{probability:.3f}\t{text}")
+
+
+@cli.command()
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False), help="Default: runs/sentiment/<preset>."
+)
+@click.option("--models-dir", type=click.Path(file_okay=False), help="Default: models/.")
+@user_errors
+def export(preset, run_dir, models_dir):
+    """Write models/sentiment/<next version>/ and models/models.config."""
+    path = _pipeline().export(_run_dir(preset, run_dir), models_dir or APP.models_dir())
+    click.echo(f"exported: {path}")
+
+
+def main():
+    cli(prog_name=f"{sys.executable.rsplit('/', 1)[-1]} -m apps.sentiment")

@@ -1,0 +1,123 @@
+"""The sentiment classifier: raw strings in, a probability out.
+
+```
+text -> standardize -> TextVectorization        (batch, T) word ids, 0 = padding
+     -> Embedding + SubwordEmbedding            (batch, T, E) word + hashed char n-grams
+     -> SpatialDropout1D                        whole words dropped
+     -> Bidirectional(seqlib GRU | LSTM) x L    (batch, T, 2U)
+     -> AttentionPooling                        (batch, 2U), weights (batch, T)
+     -> Dropout -> Dense(sigmoid)               "probability" (batch, 1)
+                -> Dense                        "rating" (batch, 1), auxiliary
+```
+
+The subword half (fastText's hashed character n-grams, `seqlib.layers`) gives
+unseen words, misspellings and elongations ("sooo") a vector. The auxiliary
+head regresses the annotators' mean rating (scaled to about
+[-1, 1]): with 3,000 training tweets, "how positive" is a richer signal than
+"positive or not", and it costs one dense layer.
+"""
+
+import keras
+import tensorflow as tf
+
+from seqlib.attention import AttentionPooling
+from seqlib.layers import SubwordEmbedding
+from seqlib.models import recurrent_layer
+
+RATING_SCALE = 4.0  # ratings lie in [-4, 4]; the head predicts rating / 4
+
+
+def standardize(texts):
+    """Lower-cases, replaces links and user names, and splits runs of
+    punctuation (`!!!`, `:)`) from words so that they become tokens of their own."""
+    texts = tf.strings.lower(texts)
+    texts = tf.strings.regex_replace(texts, r"https?://\S+", " <url> ")
+    texts = tf.strings.regex_replace(texts, r"@\w+", " <user> ")
+    return tf.strings.regex_replace(texts, r"([!?.,;:()\"*]+)", r" \1 ")
+
+
+def make_vectorizer(config, vocabulary=None):
+    return keras.layers.TextVectorization(
+        max_tokens=config.data.max_tokens,
+        standardize=standardize,
+        split="whitespace",
+        output_sequence_length=config.data.sequence_length,
+        vocabulary=vocabulary,
+        name="vectorize",
+    )
+
+
+def build_vocabulary(config, texts):
+    """The vocabulary of the training texts, most frequent first."""
+    vectorizer = make_vectorizer(config)
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(512))
+    # The first two entries are padding ("") and out-of-vocabulary ("[UNK]"),
+    # which TextVectorization adds again itself.
+    return vectorizer.get_vocabulary()[2:]
+
+
+@keras.saving.register_keras_serializable(package="apps.sentiment")
+class Tokenize(keras.layers.Layer):
+    """Raw strings `(batch,)` to padded words `(batch, length)`, `""` padding: the
+    same standardization and split as the `TextVectorization` layer."""
+
+    def __init__(self, length, **kwargs):
+        super().__init__(**kwargs)
+        self.length = length
+
+    def call(self, texts):
+        words = tf.strings.split(standardize(texts))
+        return words.to_tensor(default_value="", shape=[None, self.length])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.length)
+
+    def get_config(self):
+        return {**super().get_config(), "length": self.length}
+
+
+def build_model(config, vocabulary):
+    """The trainable model: string input, outputs `probability` and `rating`."""
+    model_config = config.model
+    texts = keras.Input((), dtype="string", name="text")
+    ids = make_vectorizer(config, vocabulary)(texts)  # (batch, T)
+    x = keras.layers.Embedding(
+        len(vocabulary) + 2, model_config.embedding_dim, mask_zero=True, name="embedding"
+    )(ids)  # (batch, T, E)
+    if model_config.subword_buckets:
+        words = Tokenize(config.data.sequence_length, name="tokenize")(texts)
+        subwords = SubwordEmbedding(
+            model_config.subword_buckets,
+            model_config.embedding_dim,
+            embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05),
+            name="subword_embedding",
+        )(words)  # (batch, T, E)
+        x = keras.layers.Add(name="word_plus_subwords")([x, subwords])
+    x = keras.layers.SpatialDropout1D(model_config.dropout, name="word_dropout")(x)
+    for i in range(model_config.layers):
+        x = keras.layers.Bidirectional(
+            recurrent_layer(model_config.cell, model_config.units, return_sequences=True),
+            name=f"bidirectional_{i}",
+        )(x)  # (batch, T, 2U)
+    pooled, weights = AttentionPooling(model_config.attention_units, name="attention_pooling")(x)
+    pooled = keras.layers.Dropout(model_config.dropout, name="dropout")(pooled)
+    # float32 heads keep the loss exact under mixed precision.
+    probability = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")(
+        pooled
+    )
+    rating = keras.layers.Dense(1, dtype="float32", name="rating")(pooled)
+    return keras.Model(texts, {"probability": probability, "rating": rating}, name="sentiment")
+
+
+def explainer(model):
+    """The same layers, returning the probability and the attention weights per word."""
+    pooling = model.get_layer("attention_pooling")
+    return keras.Model(
+        model.input, {"probability": model.output["probability"], "attention": pooling.output[1]}
+    )
+
+
+def words_of(config, texts):
+    """The words the model reads from each text, as the attention weights index them."""
+    words = Tokenize(config.data.sequence_length)(tf.constant(list(texts))).numpy()
+    return [[w.decode("utf-8") for w in row if w] for row in words]

@@ -1,0 +1,146 @@
+"""`reports/sentiment/`: the markdown report and its figures."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import confusion_matrix  # noqa: E402
+
+from apps.common.report import git_commit, markdown_table, plot_history, read_history  # noqa: E402
+from apps.sentiment.model import explainer, words_of  # noqa: E402
+from seqlib.training import config_to_dict  # noqa: E402
+
+LABELS = ("negative", "positive")
+SHOWN_TWEETS = 6
+
+
+def plot_confusion(y_true, y_pred, path):
+    matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
+    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), count in np.ndenumerate(matrix):
+        color = "white" if count > matrix.max() / 2 else "black"
+        ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=12)
+    ax.set_xticks([0, 1], LABELS)
+    ax.set_yticks([0, 1], LABELS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("test split")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return matrix
+
+
+def plot_attention(model, config, texts, path):
+    """Each tweet's words shaded by their attention weight, with the prediction."""
+    outputs = explainer(model).predict(np.array([str(t) for t in texts], dtype=object), verbose=0)
+    words = words_of(config, texts)
+    fig, ax = plt.subplots(figsize=(11, 0.75 * len(texts) + 0.4))
+    ax.axis("off")
+    renderer = fig.canvas.get_renderer()
+    for row, (tweet_words, weights, p) in enumerate(
+        zip(words, outputs["attention"], outputs["probability"][:, 0])
+    ):
+        y = 1 - (row + 0.5) / len(texts)
+        label = f"{LABELS[int(p > 0.5)]} {max(p, 1 - p):.2f}"
+        ax.text(0.0, y, label, fontsize=9, va="center", fontweight="bold", transform=ax.transAxes)
+        x = 0.13
+        top = max(weights[: len(tweet_words)].max(), 1e-6) if tweet_words else 1.0
+        for word, weight in zip(tweet_words, weights):
+            shade = plt.cm.Oranges(0.85 * weight / top)
+            text = ax.text(
+                x,
+                y,
+                word,
+                fontsize=9,
+                va="center",
+                transform=ax.transAxes,
+                bbox=dict(facecolor=shade, edgecolor="none", pad=1.5),
+            )
+            width = text.get_window_extent(renderer).width / ax.get_window_extent(renderer).width
+            x += width + 0.006
+            if x > 0.98:
+                break
+    ax.set_title("attention pooling weights (darker = more weight)", fontsize=10)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def write(report_dir, run, config, data, rows, model, y_true, y_pred, probabilities):
+    """Writes report.md, metrics.json and the figures; returns the report's path."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    matrix = plot_confusion(y_true, y_pred, report_dir / "confusion_matrix.png")
+    history = read_history(run.path / "history.csv")
+    plot_history(
+        history,
+        report_dir / "training_curves.png",
+        metrics=("loss", "probability_loss", "probability_accuracy"),
+        title="sentiment: training and validation",
+    )
+    # The most confident right and wrong answers, and the least confident ones.
+    test = data.test.reset_index(drop=True)
+    confidence = np.abs(probabilities - 0.5)
+    wrong = np.flatnonzero(y_pred != y_true)
+    right = np.flatnonzero(y_pred == y_true)
+    picks = [
+        *right[np.argsort(-confidence[right])][:3],
+        *wrong[np.argsort(-confidence[wrong])][:2],
+        *np.argsort(confidence)[:1],
+    ][:SHOWN_TWEETS]
+    plot_attention(model, config, list(test["text"][picks]), report_dir / "attention.png")
+
+    metrics = {name: {"accuracy": acc, "macro_f1": f1} for name, acc, f1 in rows}
+    (report_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    counts = data.counts()
+    lines = [
+        "# Tweet sentiment: model vs baselines",
+        "",
+        f"Commit `{git_commit()}`, run `{run.path}`. Data: {data.source}; "
+        f"test split of {counts['test']['rows']} texts "
+        f"({counts['test']['positive']} positive), the same for every row below.",
+        "",
+        markdown_table(["system", "accuracy", "macro-F1"], rows),
+        "",
+        "The model is a bidirectional seqlib "
+        f"{config.model.cell.upper()} with attention pooling over word + subword "
+        "embeddings; a probability above 0.5 is positive. VADER's authors published "
+        "these tweets to evaluate VADER, whose lexicon and rules come from the same "
+        "kind of text: a strong reference rather than a held-out baseline.",
+        "",
+        "## Splits",
+        "",
+        "```",
+        data.describe(),
+        "```",
+        "",
+        "## Confusion matrix (model, test split)",
+        "",
+        "![confusion matrix](confusion_matrix.png)",
+        "",
+        f"Rows are true labels, columns predictions: {matrix.tolist()}.",
+        "",
+        "## Training curves",
+        "",
+        "![training curves](training_curves.png)",
+        "",
+        "## What the model looks at",
+        "",
+        "Attention weights of a few test tweets: three confident right answers, the two "
+        "most confident mistakes and the least confident tweet.",
+        "",
+        "![attention](attention.png)",
+        "",
+        "## Config",
+        "",
+        "```json",
+        json.dumps(config_to_dict(config), indent=2),
+        "```",
+        "",
+    ]
+    path = report_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,147 @@
+"""The sentiment app end to end on a small CSV: every verb, the export served
+without the project, resume, and one-line errors for bad input."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from apps.sentiment.cli import cli
+
+TINY = [
+    "--set",
+    "train.epochs=2",
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "model.units=8",
+    "--set",
+    "model.embedding_dim=8",
+    "--set",
+    "model.attention_units=8",
+    "--set",
+    "model.subword_buckets=500",
+    "--set",
+    "data.max_tokens=200",
+    "--set",
+    "data.sequence_length=12",
+]
+POSITIVE = ["what a great day", "i love it :)", "so happy for you!", "best film ever", "nice"]
+NEGATIVE = ["what a bad day", "i hate it :(", "so sad for you", "worst film ever", "awful"]
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
+    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
+    rows = ["text,label"]
+    for i in range(12):
+        rows += [f'"{t} {i}",positive' for t in POSITIVE] + [
+            f'"{t} {i}",negative' for t in NEGATIVE
+        ]
+    (tmp_path / "tweets.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def _invoke(*args):
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result
+
+
+def test_help_does_not_import_tensorflow():
+    code = (
+        "import sys; from apps.sentiment.cli import cli; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "apps.sentiment", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    for verb in ("prepare", "train", "evaluate", "predict", "export"):
+        assert verb in done.stdout
+
+
+def test_every_verb_on_a_small_csv(home):
+    from seqlib.export.testing import run_isolated
+
+    data = str(home / "tweets.csv")
+    result = _invoke("prepare", "--data", data)
+    assert result.exit_code == 0, result.output
+    assert "train" in result.output and "test" in result.output
+
+    result = _invoke("train", "--data", data, *TINY)
+    assert result.exit_code == 0, result.output
+    run = home / "runs" / "sentiment" / "cpu-small"
+    assert (run / "checkpoints" / "final.weights.h5").is_file()
+    assert (run / "vocabulary.txt").is_file() and (run / "history.csv").is_file()
+
+    result = _invoke("evaluate")  # the run remembers its data file
+    assert result.exit_code == 0, result.output
+    for system in ("model", "TF-IDF", "VADER", "majority"):
+        assert system in result.output
+    report = home / "reports" / "sentiment"
+    for name in ("report.md", "confusion_matrix.png", "training_curves.png", "attention.png"):
+        assert (report / name).is_file(), name
+    assert "macro-F1" in (report / "report.md").read_text()
+
+    result = _invoke("export")
+    assert result.exit_code == 0, result.output
+    export_dir = home / "models" / "sentiment" / "1"
+    assert (export_dir / "saved_model.pb").is_file()
+    assert "sentiment" in (home / "models" / "models.config").read_text()
+
+    # The export answers like the checkpoint, in a process without the project.
+    texts = ["i love it", "worst day", "meh"]
+    from apps.sentiment import pipeline
+
+    model = pipeline.Run(run).load_model()
+    expected = pipeline.positive_probability(model, texts)
+    served = run_isolated(export_dir, {"text": np.array(texts, dtype=object)})
+    np.testing.assert_allclose(served["positive_probability"], expected, atol=1e-5)
+    labels = [label.decode() for label in served["label"]]
+    assert labels == ["positive" if p > 0.5 else "negative" for p in expected]
+    np.testing.assert_allclose(served["probability"], np.maximum(expected, 1 - expected), atol=1e-5)
+
+    (home / "more.txt").write_text("so happy\n\nawful\n", encoding="utf-8")
+    for extra in ([], ["--model", str(home / "models" / "sentiment")]):
+        result = _invoke("predict", "i love it", "--file", str(home / "more.txt"), *extra)
+        assert result.exit_code == 0, result.output
+        lines = result.output.strip().splitlines()
+        assert [line.split("\t")[2] for line in lines] == ["i love it", "so happy", "awful"]
+        assert all(line.split("\t")[0] in ("positive", "negative") for line in lines)
+
+
+def test_resume_continues_and_a_second_train_is_refused(home):
+    data = str(home / "tweets.csv")
+    one_epoch = [*TINY, "--set", "train.epochs=1"]
+    assert _invoke("train", "--data", data, *one_epoch).exit_code == 0
+    result = _invoke("train", "--data", data, *one_epoch)
+    assert result.exit_code == 1 and "--resume" in result.output
+    result = _invoke("train", "--data", data, "--resume", *TINY)
+    assert result.exit_code == 0, result.output
+    assert "trained 2 epochs" in result.output
+    result = _invoke("train", "--data", data, "--fresh", *one_epoch)
+    assert result.exit_code == 0 and "trained 1 epochs" in result.output
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["predict", "hello"], "No trained model"),
+        (["train", "--set", "model.cell=transformer"], "cell"),
+        (["train", "--set", "model.colour=red"], "colour"),
+        (["train", "--data", "missing.csv"], "missing.csv"),
+        (["prepare", "--data", "bad.csv"], "label"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):
+    (home / "bad.csv").write_text("text,sentiment\nhello,1\n", encoding="utf-8")
+    monkeypatch.chdir(home)
+    result = _invoke(*args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) <= 3  # click's usage line at most
