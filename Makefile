@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export KERAS_BACKEND := tensorflow
-export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_CPP_MIN_LOG_LEVEL := 3
 PYTEST_WORKERS ?= 2
 
 .PHONY: help install test test-all lint bench diagnostics sentiment clean
@@ -41,9 +41,15 @@ bench: $(STAMP)
 diagnostics: $(STAMP)
 	$(PY) -m seqlib.diagnostics --out reports/diagnostics
 
-# Until the sentiment app lands, the main job is the diagnostics run: it trains
-# seqlib's three cells end to end on a long-range task and writes its plots.
-sentiment: diagnostics
+# The main job: data, training (resumed if it was interrupted), the comparison
+# with the baselines, and the export TF Serving loads.
+sentiment: $(STAMP)
+	$(PY) -m apps.sentiment prepare
+	$(PY) -m apps.sentiment train --resume
+	$(PY) -m apps.sentiment evaluate
+	$(PY) -m apps.sentiment export
+	@echo "report: reports/sentiment/report.md   export: models/sentiment/ (models/models.config)"
+	@echo 'try:    $(PY) -m apps.sentiment predict "what a lovely day"'
 
 clean:
-	rm -rf $(VENV) reports bench/results
+	rm -rf $(VENV) reports bench/results runs models
