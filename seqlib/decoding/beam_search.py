@@ -5,11 +5,8 @@ import tensorflow as tf
 from seqlib.decoding.common import (
     DecodeResult,
     check_beam_width,
-    check_max_length,
-    pad_id,
-    resolve_end_id,
+    prepare_inputs,
     shape_invariants,
-    start_ids_tensor,
     tile_to_beam,
 )
 
@@ -97,12 +94,10 @@ def beam_search(
     # result.ids: (2, 3, 4); result.scores[:, 0] is the best score of each row
     ```
     """
-    check_max_length(max_length)
     check_beam_width(beam_width)
-    end_id = resolve_end_id(end_id)
-    pad = pad_id(end_id)
-    start_ids = start_ids_tensor(start_ids)
-    initial_state = tf.nest.map_structure(tf.convert_to_tensor, initial_state)
+    end_id, pad, start_ids, initial_state = prepare_inputs(
+        initial_state, start_ids, end_id, max_length
+    )
     batch = tf.shape(start_ids)[0]
     width = beam_width
 

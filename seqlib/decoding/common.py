@@ -116,17 +116,25 @@ def shape_invariants(loop_vars):
     return tf.nest.map_structure(relax, loop_vars)
 
 
+def prepare_inputs(initial_state, start_ids, end_id, max_length):
+    """Checks and converts what every decoder takes: returns
+    `(end_id, pad_id, start_ids, initial_state)`."""
+    check_max_length(max_length)
+    end_id = resolve_end_id(end_id)
+    start_ids = start_ids_tensor(start_ids)
+    initial_state = tf.nest.map_structure(tf.convert_to_tensor, initial_state)
+    return end_id, pad_id(end_id), start_ids, initial_state
+
+
 def decode_loop(step_fn, initial_state, start_ids, end_id, max_length, select_fn):
     """Runs `step_fn` one token at a time, choosing each token with `select_fn`.
 
     `select_fn(logits, time) -> ids` gets float32 `(batch, vocab)` logits and
     returns int32 `(batch,)` token ids. Used by greedy search and sampling.
     """
-    check_max_length(max_length)
-    end_id = resolve_end_id(end_id)
-    pad = pad_id(end_id)
-    start_ids = start_ids_tensor(start_ids)
-    initial_state = tf.nest.map_structure(tf.convert_to_tensor, initial_state)
+    end_id, pad, start_ids, initial_state = prepare_inputs(
+        initial_state, start_ids, end_id, max_length
+    )
     batch = tf.shape(start_ids)[0]
     positions = tf.range(max_length)  # (max_length,)
 
