@@ -1,5 +1,6 @@
 """`python -m apps.sentiment <verb>`: the command line of the sentiment app."""
 
+import pathlib
 import shutil
 import sys
 
@@ -55,7 +56,9 @@ def prepare(preset, overrides, data_file):
 @train_options
 @click.option("--data", "data_file", type=click.Path(dir_okay=False), help=DATA_HELP)
 @click.option(
-    "--run-dir", type=click.Path(file_okay=False), help="Default: runs/sentiment/<preset>."
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: runs/sentiment/<preset>.",
 )
 @click.option(
     "--fresh", is_flag=True, help="Delete the run directory first and train from scratch."
@@ -87,12 +90,18 @@ def train(
 @cli.command()
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
 @click.option(
-    "--run-dir", type=click.Path(file_okay=False), help="Default: runs/sentiment/<preset>."
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: runs/sentiment/<preset>.",
 )
 @click.option(
     "--data", "data_file", type=click.Path(dir_okay=False), help="Default: the run's data."
 )
-@click.option("--report-dir", type=click.Path(file_okay=False), help="Default: reports/sentiment.")
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: reports/sentiment.",
+)
 @user_errors
 def evaluate(preset, run_dir, data_file, report_dir):
     """Score the model and the baselines on the test split; write the report."""
@@ -133,9 +142,15 @@ def predict(texts, text_file, model_path, preset):
 @cli.command()
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
 @click.option(
-    "--run-dir", type=click.Path(file_okay=False), help="Default: runs/sentiment/<preset>."
+    "--run-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: runs/sentiment/<preset>.",
 )
-@click.option("--models-dir", type=click.Path(file_okay=False), help="Default: models/.")
+@click.option(
+    "--models-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: models/.",
+)
 @user_errors
 def export(preset, run_dir, models_dir):
     """Write models/sentiment/<next version>/ and models/models.config."""
