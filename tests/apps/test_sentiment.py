@@ -152,3 +152,18 @@ def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) <= 3  # click's usage line at most
+
+
+def test_gpu_preset_builds_and_trains_in_mixed_precision(home):
+    # The gpu-full recipe (2 bidirectional LSTM layers, mixed_float16), shrunk.
+    data = str(home / "tweets.csv")
+    result = _invoke(
+        "train", "--preset", "gpu-full", "--data", data, *TINY, "--set", "train.epochs=1"
+    )
+    assert result.exit_code == 0, result.output
+    from apps.sentiment import pipeline
+
+    run = pipeline.Run(home / "runs" / "sentiment" / "gpu-full")
+    assert run.config().train.mixed_precision and run.config().model.layers == 2
+    probabilities = pipeline.positive_probability(run.load_model(), ["good", "bad"])
+    assert np.all(np.isfinite(probabilities))
