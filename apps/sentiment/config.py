@@ -73,9 +73,10 @@ class SentimentConfig:
 
 PRESETS = {
     # Trains in a few minutes on 2 CPU cores.
+    # LSTM over GRU: the best mean validation macro-F1 over 3 seeds (README).
     "cpu-small": SentimentConfig(
         data=DataConfig(),
-        model=ModelConfig(),
+        model=ModelConfig(cell="lstm"),
         train=TrainConfig(
             epochs=8,
             batch_size=64,
