@@ -7,10 +7,11 @@ export KERAS_BACKEND := tensorflow
 export TF_CPP_MIN_LOG_LEVEL := 3
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install test test-all lint bench diagnostics sentiment clean
+.PHONY: help install test test-all lint bench diagnostics sentiment stocks clean
 
 help:
 	@echo "make sentiment    the main job (end to end)"
+	@echo "make stocks       stock forecasting (end to end)"
 	@echo "make test         fast test tier"
 	@echo "make test-all     fast + slow tiers"
 	@echo "make lint         ruff"
@@ -50,6 +51,16 @@ sentiment: $(STAMP)
 	$(PY) -m apps.sentiment export
 	@echo "report: reports/sentiment/report.md   export: models/sentiment/ (models/models.config)"
 	@echo 'try:    $(PY) -m apps.sentiment predict "what a lovely day"'
+
+# Stock forecasting end to end on the default preset: the sample stocks, training
+# (resumed if it was interrupted), the baselines on the test period, the export.
+stocks: $(STAMP)
+	$(PY) -m apps.stocks prepare
+	$(PY) -m apps.stocks train --resume
+	$(PY) -m apps.stocks evaluate
+	$(PY) -m apps.stocks export
+	@echo "report: reports/stocks/report.md   export: models/stocks/ (models/models.config)"
+	@echo 'try:    $(PY) -m apps.stocks predict --ticker AAPL --horizon 5'
 
 clean:
 	rm -rf $(VENV) reports bench/results runs models

@@ -54,6 +54,14 @@ class DataError(ValueError):
     """
 
 
+def data_root() -> Path:
+    """Returns the folder for downloaded and built data: `$SEQLIB_DATA` or `<repo>/data`."""
+    env = os.environ.get("SEQLIB_DATA")
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[1] / "data"
+
+
 def sha256_of(path: str | os.PathLike) -> str:
     """Returns the hex SHA-256 of the file at `path`."""
     digest = hashlib.sha256()

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from datasets import fetch
-from datasets.fetch import DataError
+from datasets.fetch import DataError, data_root
 
 __all__ = [
     "COLUMNS",
@@ -105,14 +105,6 @@ MIN_PER_CLASS = 5
 _LABEL_WORDS = {"0": 0, "1": 1, "negative": 0, "positive": 1}
 _SENTIMENT140_POLARITY = {"0": 0, "4": 1}
 _SENTIMENT140_NEUTRAL = "2"
-
-
-def data_root() -> Path:
-    """Returns the folder for downloaded and built data: `$SEQLIB_DATA` or `<repo>/data`."""
-    env = os.environ.get("SEQLIB_DATA")
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[1] / "data"
 
 
 def source_file(member: str, root: str | os.PathLike | None = None) -> Path:

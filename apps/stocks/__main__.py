@@ -1,0 +1,3 @@
+from apps.stocks.cli import main
+
+main()
