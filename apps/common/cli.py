@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import os
 import pathlib
+import shutil
 from collections.abc import Callable
 
 import click
@@ -145,3 +146,53 @@ def train_overrides(strategy=None, mixed_precision=None, jit_compile=None):
     if jit_compile is not None:
         overrides.append(f"train.jit_compile={jit_compile}")
     return overrides
+
+
+def run_dir_option(app: App):
+    return click.option(
+        "--run-dir",
+        type=click.Path(file_okay=False, path_type=pathlib.Path),
+        help=f"Default: runs/{app.name}/<preset>.",
+    )
+
+
+def add_train_command(group, app: App, train_fn: Callable, data_options=(), doc=None):
+    """Adds the `train` verb every app has to `group`.
+
+    `train_fn()` returns the app's `pipeline.train(config, run_dir, resume=...,
+    **data)` (a callable, so that TensorFlow loads only when training starts);
+    `data_options` are click options whose values are passed on as `**data`.
+    """
+
+    def train(
+        preset, overrides, resume, strategy, mixed_precision, jit_compile, run_dir, fresh, **data
+    ):
+        overrides = (*overrides, *train_overrides(strategy, mixed_precision, jit_compile))
+        config = app.config(preset, overrides)
+        run_dir = run_dir or app.run_dir(preset)
+        if fresh and resume:
+            raise click.UsageError("--fresh and --resume contradict each other.")
+        if fresh and run_dir.exists():
+            shutil.rmtree(run_dir)
+        result = train_fn()(config, run_dir, resume=resume, **data)
+        click.echo(
+            f"trained {result.epochs_completed} epochs"
+            + (" (stopped early)" if result.stopped_early else "")
+            + f"; run in {result.run_dir}"
+        )
+
+    train.__doc__ = doc or (
+        "Train a preset, watching the validation split.\n\n"
+        "A checkpoint is written every epoch; --resume continues a run that was\n"
+        "stopped, and ends where an uninterrupted run would have."
+    )
+    command = user_errors(train)
+    command = click.option(
+        "--fresh", is_flag=True, help="Delete the run directory first and train from scratch."
+    )(command)
+    command = run_dir_option(app)(command)
+    for option in reversed(data_options):
+        command = option(command)
+    command = train_options(command)
+    command = config_options(app)(command)
+    return group.command(name="train")(command)

@@ -1,12 +1,11 @@
 """`python -m apps.sentiment <verb>`: the command line of the sentiment app."""
 
 import pathlib
-import shutil
 import sys
 
 import click
 
-from apps.common.cli import App, config_options, train_options, train_overrides, user_errors
+from apps.common.cli import App, add_train_command, config_options, run_dir_option, user_errors
 from apps.sentiment.config import PRESETS
 
 APP = App(name="sentiment", presets=PRESETS)
@@ -51,49 +50,19 @@ def prepare(preset, overrides, data_file):
     click.echo(_pipeline().prepare(config, data_file))
 
 
-@cli.command()
-@config_options(APP)
-@train_options
-@click.option("--data", "data_file", type=click.Path(dir_okay=False), help=DATA_HELP)
-@click.option(
-    "--run-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: runs/sentiment/<preset>.",
+add_train_command(
+    cli,
+    APP,
+    lambda: _pipeline().train,
+    data_options=[
+        click.option("--data", "data_file", type=click.Path(dir_okay=False), help=DATA_HELP)
+    ],
 )
-@click.option(
-    "--fresh", is_flag=True, help="Delete the run directory first and train from scratch."
-)
-@user_errors
-def train(
-    preset, overrides, resume, strategy, mixed_precision, jit_compile, data_file, run_dir, fresh
-):
-    """Train the model on the training split, watching the validation split.
-
-    A checkpoint is written every epoch; --resume continues a run that was
-    stopped, and ends where an uninterrupted run would have.
-    """
-    overrides = (*overrides, *train_overrides(strategy, mixed_precision, jit_compile))
-    config = APP.config(preset, overrides)
-    run_dir = _run_dir(preset, run_dir)
-    if fresh and resume:
-        raise click.UsageError("--fresh and --resume contradict each other.")
-    if fresh and run_dir.exists():
-        shutil.rmtree(run_dir)
-    result = _pipeline().train(config, run_dir, data_file=data_file, resume=resume)
-    click.echo(
-        f"trained {result.epochs_completed} epochs"
-        + (" (stopped early)" if result.stopped_early else "")
-        + f"; run in {result.run_dir}"
-    )
 
 
 @cli.command()
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@click.option(
-    "--run-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: runs/sentiment/<preset>.",
-)
+@run_dir_option(APP)
 @click.option(
     "--data", "data_file", type=click.Path(dir_okay=False), help="Default: the run's data."
 )
@@ -141,11 +110,7 @@ def predict(texts, text_file, model_path, preset):
 
 @cli.command()
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@click.option(
-    "--run-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: runs/sentiment/<preset>.",
-)
+@run_dir_option(APP)
 @click.option(
     "--models-dir",
     type=click.Path(file_okay=False, path_type=pathlib.Path),

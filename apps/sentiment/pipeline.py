@@ -6,8 +6,6 @@ history, plus `vocabulary.txt` and `data.json`), so later verbs rebuild exactly
 the model that was trained.
 """
 
-import dataclasses
-import json
 import os
 import pathlib
 
@@ -16,59 +14,36 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from apps.common import run as common_run
 from apps.sentiment import baselines, report
 from apps.sentiment.config import SentimentConfig
 from apps.sentiment.model import RATING_SCALE, build_model, build_vocabulary
 from datasets.sentiment_data import load_tweets, load_user_csv
 from seqlib.export import export_for_serving, latest_version, text_input
-from seqlib.training import config_from_dict, make_strategy, shuffle_for_epoch
+from seqlib.training import make_strategy, shuffle_for_epoch
 from seqlib.training import train as run_training
 
 LABELS = ("negative", "positive")
 
 
-@dataclasses.dataclass(frozen=True)
-class Run:
-    """A training run on disk."""
+class Run(common_run.Run):
+    """A sentiment run: the runner's files plus `vocabulary.txt` and `data.json`."""
 
-    path: pathlib.Path
+    app = "sentiment"
+    config_class = SentimentConfig
 
     @property
     def vocabulary_path(self):
         return self.path / "vocabulary.txt"
 
-    @property
-    def data_path(self):
-        return self.path / "data.json"
-
-    @property
-    def weights_path(self):
-        return self.path / "checkpoints" / "final.weights.h5"
-
-    def exists(self):
-        return self.weights_path.is_file()
-
-    def config(self):
-        saved = json.loads((self.path / "config.json").read_text())
-        return config_from_dict(SentimentConfig, saved["app"])
-
     def vocabulary(self):
         return self.vocabulary_path.read_text(encoding="utf-8").split("\n")
 
     def data_file(self):
-        if not self.data_path.is_file():
-            return None
-        return json.loads(self.data_path.read_text())["data_file"]
+        return self.data().get("data_file")
 
-    def load_model(self):
-        """The trained model, rebuilt from the saved config and vocabulary."""
-        if not self.exists():
-            raise FileNotFoundError(
-                f"No trained model in {self.path}: run `python -m apps.sentiment train` first."
-            )
-        model = build_model(self.config(), self.vocabulary())
-        model.load_weights(self.weights_path)
-        return model
+    def build_model(self):
+        return build_model(self.config(), self.vocabulary())
 
 
 # -- data ---------------------------------------------------------------------
@@ -127,11 +102,8 @@ def train(config, run_dir, data_file=None, resume=False, verbose="auto"):
                 "or --fresh to train again from scratch."
             )
         vocabulary = build_vocabulary(config, data.train["text"].to_numpy(dtype=object))
-        run.path.mkdir(parents=True, exist_ok=True)
+        run.save_data(data_file=os.path.abspath(data_file) if data_file else None)
         run.vocabulary_path.write_text("\n".join(vocabulary), encoding="utf-8")
-        run.data_path.write_text(
-            json.dumps({"data_file": os.path.abspath(data_file) if data_file else None})
-        )
 
     batch_size = config.train.batch_size
     train_examples = _examples(data.train)

@@ -1,11 +1,10 @@
 """`python -m apps.stocks <verb>`: the command line of the stock app."""
 
-import shutil
 import sys
 
 import click
 
-from apps.common.cli import App, config_options, train_options, train_overrides, user_errors
+from apps.common.cli import App, add_train_command, config_options, run_dir_option, user_errors
 from apps.stocks.config import PRESETS
 
 APP = App(name="stocks", presets=PRESETS)
@@ -56,39 +55,12 @@ def prepare(preset, overrides, csv):
     click.echo(_pipeline().prepare(config, csv))
 
 
-@cli.command()
-@config_options(APP)
-@train_options
-@_csv_option()
-@click.option("--run-dir", type=click.Path(file_okay=False), help="Default: runs/stocks/<preset>.")
-@click.option(
-    "--fresh", is_flag=True, help="Delete the run directory first and train from scratch."
-)
-@user_errors
-def train(preset, overrides, resume, strategy, mixed_precision, jit_compile, csv, run_dir, fresh):
-    """Train on the training period, watching the validation period.
-
-    A checkpoint is written every epoch; --resume continues a run that was
-    stopped, and ends where an uninterrupted run would have.
-    """
-    overrides = (*overrides, *train_overrides(strategy, mixed_precision, jit_compile))
-    config = APP.config(preset, overrides)
-    run_dir = _run_dir(preset, run_dir)
-    if fresh and resume:
-        raise click.UsageError("--fresh and --resume contradict each other.")
-    if fresh and run_dir.exists():
-        shutil.rmtree(run_dir)
-    result = _pipeline().train(config, run_dir, csv=csv, resume=resume)
-    click.echo(
-        f"trained {result.epochs_completed} epochs"
-        + (" (stopped early)" if result.stopped_early else "")
-        + f"; run in {result.run_dir}"
-    )
+add_train_command(cli, APP, lambda: _pipeline().train, data_options=[_csv_option()])
 
 
 @cli.command()
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@click.option("--run-dir", type=click.Path(file_okay=False), help="Default: runs/stocks/<preset>.")
+@run_dir_option(APP)
 @_csv_option("Default: the data the run was trained on.")
 @click.option("--report-dir", type=click.Path(file_okay=False), help="Default: reports/stocks.")
 @user_errors
@@ -151,7 +123,7 @@ def predict(tickers, csv, horizon, model_path, preset):
 
 @cli.command()
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@click.option("--run-dir", type=click.Path(file_okay=False), help="Default: runs/stocks/<preset>.")
+@run_dir_option(APP)
 @click.option("--models-dir", type=click.Path(file_okay=False), help="Default: models/.")
 @user_errors
 def export(preset, run_dir, models_dir):

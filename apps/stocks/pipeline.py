@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from apps.common import run as common_run
 from apps.stocks import baselines, report
 from apps.stocks.config import StocksConfig
 from apps.stocks.model import (
@@ -58,55 +59,31 @@ from datasets.stocks_data import (
     read_prices,
 )
 from seqlib.export import export_for_serving, float_input, latest_version
-from seqlib.training import config_from_dict, make_strategy, shuffle_for_epoch
+from seqlib.training import make_strategy, shuffle_for_epoch
 from seqlib.training import train as run_training
 
 ADJUSTED = "adjusted"  # the signature that also takes Adj Close and adjusts inside
 
 
-@dataclasses.dataclass(frozen=True)
-class Run:
-    """A training run on disk."""
+class Run(common_run.Run):
+    """A stocks run: the runner's files plus `scaler.json` and `data.json`."""
 
-    path: pathlib.Path
+    app = "stocks"
+    config_class = StocksConfig
 
     @property
     def scaler_path(self):
         return self.path / "scaler.json"
-
-    @property
-    def data_path(self):
-        return self.path / "data.json"
-
-    @property
-    def weights_path(self):
-        return self.path / "checkpoints" / "final.weights.h5"
-
-    def exists(self):
-        return self.weights_path.is_file()
-
-    def config(self):
-        saved = json.loads((self.path / "config.json").read_text())
-        return config_from_dict(StocksConfig, saved["app"])
 
     def scaler(self):
         return json.loads(self.scaler_path.read_text())
 
     def data(self):
         """`{"csv": path or None, "tickers": [...]}`: what the run was trained on."""
-        if not self.data_path.is_file():
-            return {"csv": None, "tickers": None}
-        return json.loads(self.data_path.read_text())
+        return {"csv": None, "tickers": None, **super().data()}
 
-    def load_model(self):
-        """The trained model, rebuilt from the saved config and scaling."""
-        if not self.exists():
-            raise FileNotFoundError(
-                f"No trained model in {self.path}: run `python -m apps.stocks train` first."
-            )
-        model = build_model(self.config(), self.scaler())
-        model.load_weights(self.weights_path)
-        return model
+    def build_model(self):
+        return build_model(self.config(), self.scaler())
 
 
 # -- data ---------------------------------------------------------------------
@@ -264,9 +241,7 @@ def train(config, run_dir, csv=None, resume=False, verbose="auto"):
         scaler = fit_scaler(data)
         run.path.mkdir(parents=True, exist_ok=True)
         run.scaler_path.write_text(json.dumps(scaler, indent=1) + "\n")
-        run.data_path.write_text(
-            json.dumps({"csv": os.path.abspath(csv) if csv else None, "tickers": data.tickers})
-        )
+        run.save_data(csv=os.path.abspath(csv) if csv else None, tickers=data.tickers)
 
     windows = make_windows(data, config.data.window, config.data.horizon)
     batch_size = config.train.batch_size

@@ -1,0 +1,64 @@
+"""A training run on disk, as every app lays it out.
+
+`runs/<app>/<preset>/` holds what `seqlib.training.train` writes (config.json,
+checkpoints/, logs/, history.csv) and what the app adds to rebuild its model
+exactly (a vocabulary, a scaler, `data.json` naming the data it was trained
+on). An app subclasses `Run` with its config class and its `build_model`.
+"""
+
+import dataclasses
+import json
+import pathlib
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A run directory. Subclasses set `app` and `config_class` and implement
+    `build_model()` from what the run saved."""
+
+    path: pathlib.Path
+    app = "app"
+    config_class = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", pathlib.Path(self.path))
+
+    @property
+    def data_path(self):
+        return self.path / "data.json"
+
+    @property
+    def weights_path(self):
+        return self.path / "checkpoints" / "final.weights.h5"
+
+    def exists(self):
+        return self.weights_path.is_file()
+
+    def config(self):
+        from seqlib.training import config_from_dict
+
+        saved = json.loads((self.path / "config.json").read_text())
+        return config_from_dict(self.config_class, saved["app"])
+
+    def data(self):
+        """What `save_data` recorded (the user's data file, say), or `{}`."""
+        if not self.data_path.is_file():
+            return {}
+        return json.loads(self.data_path.read_text())
+
+    def save_data(self, **record):
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.data_path.write_text(json.dumps(record) + "\n")
+
+    def build_model(self):
+        raise NotImplementedError
+
+    def load_model(self):
+        """The trained model, rebuilt from the saved config and weights."""
+        if not self.exists():
+            raise FileNotFoundError(
+                f"No trained model in {self.path}: run `python -m apps.{self.app} train` first."
+            )
+        model = self.build_model()
+        model.load_weights(self.weights_path)
+        return model
