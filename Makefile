@@ -7,11 +7,12 @@ export KERAS_BACKEND := tensorflow
 export TF_CPP_MIN_LOG_LEVEL := 3
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install test test-all lint bench diagnostics sentiment stocks clean
+.PHONY: help install test test-all lint bench diagnostics sentiment stocks music clean
 
 help:
 	@echo "make sentiment    the main job (end to end)"
 	@echo "make stocks       stock forecasting (end to end)"
+	@echo "make music        character-level ABC tunes (end to end)"
 	@echo "make test         fast test tier"
 	@echo "make test-all     fast + slow tiers"
 	@echo "make lint         ruff"
@@ -61,6 +62,16 @@ stocks: $(STAMP)
 	$(PY) -m apps.stocks export
 	@echo "report: reports/stocks/report.md   export: models/stocks/ (models/models.config)"
 	@echo 'try:    $(PY) -m apps.stocks predict --ticker AAPL --horizon 5'
+
+# Character-level music end to end on the default preset: the ABC tunes of
+# music21's corpus, training (resumed if interrupted), bpc and generated tunes, export.
+music: $(STAMP)
+	$(PY) -m apps.music prepare
+	$(PY) -m apps.music train --resume
+	$(PY) -m apps.music evaluate
+	$(PY) -m apps.music export
+	@echo "report: reports/music/report.md   export: models/music/ (models/models.config)"
+	@echo 'try:    $(PY) -m apps.music generate --num 3 --out generated/'
 
 clean:
 	rm -rf $(VENV) reports bench/results runs models

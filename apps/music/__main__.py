@@ -1,0 +1,3 @@
+from apps.music.cli import main
+
+main()

@@ -1,0 +1,188 @@
+"""`python -m apps.music <verb>`: the command line of the music app."""
+
+import pathlib
+import shutil
+import sys
+
+import click
+
+from apps.common.cli import App, config_options, train_options, train_overrides, user_errors
+from apps.music.config import PRESETS
+
+APP = App(name="music", presets=PRESETS)
+
+DATA_HELP = (
+    "Your own tunes instead of music21's corpus: an .abc file, or a folder searched for "
+    "*.abc files. Files that cannot be read or hold no X: tune are reported and skipped."
+)
+
+
+def _pipeline():
+    # TensorFlow loads only when a verb runs, never for --help.
+    from apps.music import pipeline
+
+    return pipeline
+
+
+def _run_dir(preset, run_dir):
+    return pathlib.Path(run_dir) if run_dir else APP.run_dir(preset)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Character-level ABC tunes with a stacked seqlib LSTM.
+
+    \b
+    prepare   read music21's ABC corpus, make the fixed split, build the TFDS dataset
+    train     train a preset (checkpoints and logs in runs/music/<preset>/)
+    evaluate  bits per character next to an n-gram; sampled tunes checked by music21
+              -> reports/music/
+    generate  sample tunes: .abc, .mid and a piano-roll .png each
+    export    write a SavedModel for TensorFlow Serving -> models/music/<version>/
+    """
+
+
+@cli.command()
+@config_options(APP)
+@click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)
+@user_errors
+def prepare(preset, overrides, data_path):
+    """Read the tunes, make (or reuse) the saved split, and show it."""
+    config = APP.config(preset, overrides)
+    click.echo(_pipeline().prepare(config, data_path))
+
+
+@cli.command()
+@config_options(APP)
+@train_options
+@click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Default: runs/music/<preset>.")
+@click.option(
+    "--fresh", is_flag=True, help="Delete the run directory first and train from scratch."
+)
+@user_errors
+def train(
+    preset, overrides, resume, strategy, mixed_precision, jit_compile, data_path, run_dir, fresh
+):
+    """Train the model on the training split, watching the validation split.
+
+    A checkpoint is written every epoch; --resume continues a run that was
+    stopped, and ends where an uninterrupted run would have.
+    """
+    overrides = (*overrides, *train_overrides(strategy, mixed_precision, jit_compile))
+    config = APP.config(preset, overrides)
+    run_dir = _run_dir(preset, run_dir)
+    if fresh and resume:
+        raise click.UsageError("--fresh and --resume contradict each other.")
+    if fresh and run_dir.exists():
+        shutil.rmtree(run_dir)
+    result = _pipeline().train(config, run_dir, data_path=data_path, resume=resume)
+    click.echo(
+        f"trained {result.epochs_completed} epochs"
+        + (" (stopped early)" if result.stopped_early else "")
+        + f"; run in {result.run_dir}"
+    )
+
+
+@cli.command()
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Default: runs/music/<preset>.")
+@click.option("--data", "data_path", type=click.Path(), help="Default: the run's data.")
+@click.option("--report-dir", type=click.Path(file_okay=False), help="Default: reports/music.")
+@click.option(
+    "--tunes",
+    type=click.IntRange(min=1),
+    help="Tunes to generate and check (default: the config's sample.evaluation_tunes, 100).",
+)
+@user_errors
+def evaluate(preset, run_dir, data_path, report_dir, tunes):
+    """Bits per character on the test split (model and n-gram); sampled tunes
+    checked with music21; write the report."""
+    from apps.common.report import markdown_table
+    from apps.music.report import MUSIC_HEADER, bpc_rows, music_rows
+
+    report_dir = report_dir or APP.report_dir()
+    results = _pipeline().evaluate(_run_dir(preset, run_dir), report_dir, data_path, tunes)
+    click.echo(markdown_table(["system", "validation bpc", "test bpc"], bpc_rows(results)))
+    click.echo()
+    click.echo(markdown_table(MUSIC_HEADER, music_rows(results)))
+    click.echo(f"report: {report_dir}/report.md")
+
+
+@cli.command()
+@click.option("--num", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option(
+    "--prefix",
+    default="X:1\\n",
+    show_default=True,
+    help=r"How every tune starts; \n is a new line, e.g. 'X:1\nM:6/8\nK:D\n'.",
+)
+@click.option("--temperature", type=click.FloatRange(min=0.0), default=0.8, show_default=True)
+@click.option("--top-k", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--top-p",
+    type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+    default=1.0,
+    show_default=True,
+)
+@click.option(
+    "--length",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Most characters sampled per tune after the prefix.",
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for tune-NN.abc / .mid / .png and tunes.md. Default: reports/music/samples.",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True),
+    help="A run directory or an export (default: the trained run, else the newest export).",
+)
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@user_errors
+def generate(num, prefix, temperature, top_k, top_p, length, seed, out_dir, model_path, preset):
+    """Sample tunes; write each as ABC, MIDI and a piano roll, checked by music21.
+
+    Tunes that music21 cannot read are kept and labelled INVALID.
+    """
+    pipeline = _pipeline()
+    out_dir = out_dir or APP.report_dir() / "samples"
+    model, vocabulary = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir())
+    tunes = pipeline.generate(
+        model,
+        vocabulary,
+        pipeline.unescape_prefix(prefix),
+        num=num,
+        length=length,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+    )
+    rows = pipeline.write_tunes(tunes, out_dir)
+    for name, _, note in rows:
+        click.echo(f"{name}\t{note}")
+    parsed = sum(check.parsed for _, check, _ in rows)
+    click.echo(f"{parsed} of {len(rows)} parsed by music21; files in {out_dir}/ (see tunes.md)")
+
+
+@cli.command()
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Default: runs/music/<preset>.")
+@click.option("--models-dir", type=click.Path(file_okay=False), help="Default: models/.")
+@user_errors
+def export(preset, run_dir, models_dir):
+    """Write models/music/<next version>/ and models/models.config."""
+    path = _pipeline().export(_run_dir(preset, run_dir), models_dir or APP.models_dir())
+    click.echo(f"exported: {path}")
+
+
+def main():
+    cli(prog_name=f"{sys.executable.rsplit('/', 1)[-1]} -m apps.music")

@@ -1,0 +1,340 @@
+"""The character model of ABC tunes, its vocabulary, its training streams and its sampler.
+
+```
+characters -> ids (Vocabulary)              (streams, window) ints, 1 = end of tune
+  -> LanguageModel: Embedding               (streams, window, E)
+  -> seqlib LSTM | GRU x L (stateful)       (streams, window, U), state kept between windows
+  -> Dense                                  (streams, window, V) logits of the next character
+```
+
+Training is truncated BPTT over parallel streams (`training_windows`): the
+training text (every tune followed by the end-of-tune mark, tunes in an order
+drawn per epoch) is cut into `batch_size` contiguous streams, and batch `k`
+holds window `k` of every stream. The model's layers are stateful
+(`LanguageModel(stateful=True)`), so each window starts from the state the
+previous window of the same stream ended with; gradients stop at the window's
+start. `ResetStates` zeroes the state at the start of every epoch and of every
+validation pass, so an epoch depends on its data alone, which is what lets
+`seqlib.training.train` resume a run bit for bit (the state is not in the
+checkpoints, and need not be).
+
+Evaluation (`bits_per_character`) and generation run a copy of the model that
+is not stateful and pass the state explicitly.
+"""
+
+import json
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqlib import decoding
+from seqlib.models import LanguageModel
+from seqlib.training import shuffle_for_epoch
+from seqlib.training.losses import sparse_categorical_crossentropy
+
+UNKNOWN = 0  # a character the training tunes never used
+END = 1  # the end of a tune: the blank line between two tunes
+SPECIALS = ("<unknown>", "<end>")
+# Logit of a character that must not be drawn.
+_NEVER = -1e9
+
+
+class Vocabulary:
+    """The characters of the training tunes, as ids `2 .. size - 1`.
+
+    Id 0 stands for any other character (it never occurs in training, so the
+    model learns to give it no probability); id 1 ends a tune.
+
+    Args:
+        characters: The characters, in id order.
+
+    Example:
+
+    ```python
+    vocabulary = Vocabulary.from_tunes(["X:1\\nK:D\\nABc|\\n"])
+    vocabulary.encode("ABc")          # array([4, 5, 9], dtype=int32)
+    vocabulary.decode([4, 5, 9, 1])   # "ABc"
+    ```
+    """
+
+    def __init__(self, characters):
+        self.characters = tuple(characters)
+        if len(set(self.characters)) != len(self.characters) or any(
+            len(c) != 1 for c in self.characters
+        ):
+            raise ValueError(
+                "Expected distinct single characters. "
+                f"Received: characters={''.join(self.characters)!r}"
+            )
+        self._ids = {c: i for i, c in enumerate(self.characters, start=len(SPECIALS))}
+
+    @classmethod
+    def from_tunes(cls, tunes):
+        return cls(sorted(set().union(*map(set, tunes))))
+
+    @property
+    def size(self):
+        return len(SPECIALS) + len(self.characters)
+
+    def unknown(self, text):
+        """The characters of `text` that are not in the vocabulary, in order of appearance."""
+        return list(dict.fromkeys(c for c in text if c not in self._ids))
+
+    def encode(self, text, strict=False):
+        """Ids of `text` `(len,)` int32; unknown characters become 0, or raise when `strict`."""
+        if strict:
+            missing = self.unknown(text)
+            if missing:
+                shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing[:5])
+                raise ValueError(
+                    f"The prefix has characters the model never saw in training: {shown}. "
+                    "Use only characters of the training tunes."
+                )
+        return np.array([self._ids.get(c, UNKNOWN) for c in text], dtype=np.int32)
+
+    def encode_tunes(self, tunes):
+        """Every tune's ids followed by `END`, as one flat array, and each tune's length."""
+        pieces = [np.append(self.encode(t), np.int32(END)) for t in tunes]
+        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
+        flat = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
+        return flat, lengths
+
+    def decode(self, ids):
+        """The text of `ids`; the specials are dropped."""
+        table = ("", "", *self.characters)
+        return "".join(table[i] for i in np.asarray(ids).ravel())
+
+    def to_json(self):
+        return json.dumps(
+            {"specials": list(SPECIALS), "characters": list(self.characters)},
+            ensure_ascii=False,
+            indent=0,
+        )
+
+    @classmethod
+    def from_json(cls, text):
+        saved = json.loads(text)
+        if tuple(saved.get("specials", ())) != SPECIALS:
+            raise ValueError(
+                f"Expected a vocabulary with specials {SPECIALS}. Received: {saved.get('specials')}"
+            )
+        return cls(saved["characters"])
+
+
+def build_model(config, vocabulary_size, stateful=False):
+    """The language model of `config.model`; `stateful=True` for training over windows."""
+    m = config.model
+    return LanguageModel(
+        vocabulary_size,
+        embedding_dim=m.embedding_dim,
+        units=m.units,
+        num_layers=m.layers,
+        cell=m.cell,
+        dropout=m.dropout,
+        stateful=stateful,
+        name="music_lm",
+    )
+
+
+@keras.saving.register_keras_serializable(package="apps.music")
+class BitsPerCharacter(keras.metrics.MeanMetricWrapper):
+    """Mean cross-entropy of the next character, in bits (log base 2), from logits."""
+
+    def __init__(self, name="bits_per_character", **kwargs):
+        super().__init__(fn=_bits, name=name, **kwargs)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+def _bits(y_true, logits):
+    return sparse_categorical_crossentropy(y_true, logits, from_logits=True) / math.log(2.0)
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Zeroes a stateful model's state at the start of every epoch and validation pass."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.reset_states()
+
+    def on_test_begin(self, logs=None):
+        self.model.reset_states()
+
+
+# -- data ---------------------------------------------------------------------
+
+
+def window_count(total, streams, window):
+    """Windows of `window` characters in each of `streams` rows of a text of `total`."""
+    windows = (total // streams - 1) // window
+    if windows < 1:
+        raise ValueError(
+            f"Expected a text of at least {streams * (window + 1):,} characters for "
+            f"{streams} streams of windows of {window}. Received: {total:,} characters; "
+            "lower train.batch_size or data.window."
+        )
+    return windows
+
+
+def stream_windows(ids, streams, window):
+    """`(inputs, targets)` batches of truncated BPTT over one text.
+
+    `ids` `(N,)` is cut into `streams` contiguous rows; batch `k` holds
+    characters `k * window ... (k + 1) * window` of every row, and the targets
+    are the same shifted by one. The last `N mod streams` characters, and
+    what does not fill a whole window, are not read.
+
+    Returns:
+        `(dataset, windows)`: batches `((streams, window), (streams, window))`
+        and their number.
+    """
+    total = int(ids.shape[0])
+    windows = window_count(total, streams, window)
+    rows = tf.reshape(ids[: streams * (total // streams)], (streams, total // streams))
+
+    def window_at(k):
+        start = tf.cast(k, tf.int32) * window
+        x = tf.slice(rows, [0, start], [streams, window])  # (streams, window)
+        y = tf.slice(rows, [0, start + 1], [streams, window])  # (streams, window)
+        return x, y
+
+    return tf.data.Dataset.range(windows).map(window_at), windows
+
+
+def training_windows(flat_ids, tune_lengths, streams, window, seed):
+    """`train_data(epoch)` for the runner: the tunes in an order drawn from
+    `(seed, epoch)` only, concatenated and read as `stream_windows`.
+
+    Returns:
+        `(train_data, windows per epoch)`.
+    """
+    tunes = tf.RaggedTensor.from_row_lengths(
+        tf.constant(flat_ids, tf.int32), tf.constant(tune_lengths, tf.int64)
+    )
+    count = len(tune_lengths)
+    windows = window_count(len(flat_ids), streams, window)
+
+    def train_data(epoch):
+        order = (
+            shuffle_for_epoch(tf.data.Dataset.range(count), epoch, buffer_size=count, seed=seed)
+            .batch(count)
+            .get_single_element()
+        )  # (tunes,) a permutation
+        ids = tf.ensure_shape(tf.gather(tunes, order).flat_values, [len(flat_ids)])  # (N,)
+        return stream_windows(ids, streams, window)[0]
+
+    return train_data, windows
+
+
+# -- evaluation ---------------------------------------------------------------
+
+
+def bits_per_character(model, sequences, streams=64, window=256):
+    """Total bits and number of characters the model spends on `sequences`.
+
+    Every sequence's first id is context only (the end of the previous tune);
+    every later id is predicted from all the ids before it in its sequence.
+    The sequences are read in rows of `streams`, `window` steps at a time, the
+    state passed from one window to the next.
+
+    Args:
+        model: A `LanguageModel` (not stateful).
+        sequences: list of int arrays.
+
+    Returns:
+        `(bits, characters)`.
+    """
+    bits, characters = 0.0, 0
+    for start in range(0, len(sequences), streams):
+        group = sequences[start : start + streams]
+        longest = max(len(s) for s in group) - 1
+        steps = -(-longest // window) * window
+        inputs = np.zeros((len(group), steps), np.int32)
+        targets = np.zeros((len(group), steps), np.int32)
+        weights = np.zeros((len(group), steps), np.float32)
+        for row, sequence in enumerate(group):
+            inputs[row, : len(sequence) - 1] = sequence[:-1]
+            targets[row, : len(sequence) - 1] = sequence[1:]
+            weights[row, : len(sequence) - 1] = 1.0
+        state = model.initial_state(len(group))
+        for t in range(0, steps, window):
+            nats, state = _window_nats(
+                model,
+                tf.constant(inputs[:, t : t + window]),
+                tf.constant(targets[:, t : t + window]),
+                tf.constant(weights[:, t : t + window]),
+                state,
+            )
+            bits += float(nats) / math.log(2.0)
+        characters += int(weights.sum())
+    return bits, characters
+
+
+@tf.function(reduce_retracing=True)
+def _window_nats(model, inputs, targets, weights, state):
+    logits, state = model(inputs, initial_state=state, return_state=True, training=False)
+    nats = sparse_categorical_crossentropy(targets, logits, from_logits=True)  # (rows, window)
+    return tf.reduce_sum(nats * weights), state
+
+
+def tune_sequences(vocabulary, tunes, streams):
+    """The tunes, in order, in about `streams` sequences of whole tunes of about equal
+    length, each starting with the end mark as context (see `bits_per_character`)."""
+    flat, lengths = vocabulary.encode_tunes(tunes)
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    # Cut at the tune boundaries nearest to equal shares of the text.
+    targets = np.linspace(0, bounds[-1], min(streams, len(tunes)) + 1)
+    cuts = np.unique(bounds[np.searchsorted(bounds, targets)])
+    return [
+        np.concatenate([[END], flat[a:b]]).astype(np.int32)
+        for a, b in zip(cuts[:-1], cuts[1:])
+        if b > a
+    ]
+
+
+# -- generation ---------------------------------------------------------------
+
+
+def sample_ids(model, prefix_ids, num, length, max_length, temperature, top_k, top_p, seed):
+    """Samples `num` continuations of one prefix; runs eagerly or in a graph.
+
+    The state is primed with the end mark then the prefix (a tune starts after
+    the previous one ended, as in training); sampling starts from the
+    prefix's last character and stops at the end mark. A continuation that
+    reaches `length` characters is ended there (`length` may be a tensor up to
+    `max_length`, which must be a python int). The unknown id is never drawn.
+
+    Args:
+        prefix_ids: int32 `(P,)`, `P >= 1`.
+
+    Returns:
+        A `seqlib.decoding.DecodeResult`, ids `(num, max_length)`: the end mark
+        at `lengths - 1` and after it; `lengths <= length` when the model ended
+        the tune itself.
+    """
+    prefix = tf.concat([[END], tf.cast(prefix_ids, tf.int32)], axis=0)  # (P + 1,)
+    prefix = tf.tile(prefix[None, :], [num, 1])  # (num, P + 1)
+    state = model.prime(prefix[:, :-1])
+    vocab = model.vocab_size
+    never_unknown = tf.one_hot(UNKNOWN, vocab, on_value=_NEVER, off_value=0.0)  # (V,)
+    only_end = tf.one_hot(END, vocab, on_value=0.0, off_value=_NEVER)  # (V,)
+    length = tf.cast(length, tf.int32)
+
+    def step_fn(ids, state, time):
+        logits, state = model.step(ids, state, time)  # (num, V)
+        logits = tf.where(time >= length, only_end[None, :], logits + never_unknown[None, :])
+        return logits, state
+
+    return decoding.sample(
+        step_fn,
+        state,
+        start_ids=prefix[:, -1],
+        end_id=END,
+        max_length=max_length,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+    )

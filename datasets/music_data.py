@@ -1,0 +1,467 @@
+"""ABC tunes for the music app: music21's bundled corpus, a saved split by tune, users' files.
+
+The default data is every ABC tune in the corpus that ships inside the
+`music21` package (`music21/corpus/**/*.abc`: essenFolksong, oneills1850,
+airdsAirs, ryansMammoth, miscFolk, josquin, nottingham-dataset): 1,146 files,
+12,978 tunes, about 4.3 M characters. Nothing is downloaded. Rules applied
+here:
+
+- files are read as latin-1, their encoding in the corpus (some hold UTF-8
+  bytes, which then read as two characters each; the tunes are kept as they
+  are); line ends become `\\n` and trailing spaces are removed;
+- a tune starts at a line beginning with `X:` and ends at the first blank line
+  (the ABC standard's rule) or at the next `X:` line; text before a file's
+  first `X:` (file headers, comments) and free text between a blank line and
+  the next `X:` are not part of any tune, and are counted in `notes`;
+- a tune's id is `<file path relative to its root>#<n>`, `n` counting the
+  tunes of the file from 1 (X: numbers repeat across files, and sometimes
+  within one);
+- the split is by tune: 90 / 5 / 5 % train / validation / test, drawn once with
+  a fixed seed and saved as `<root>/music/split.json` (ids per split, the seed,
+  the music21 version and the SHA-256 of the corpus files). Later loads reuse
+  the saved file, so the split never moves when code or library versions
+  change; a corpus that no longer matches it is an error. Delete the file to
+  draw a new one.
+
+Users' own data goes through `load_user_abc(path)`: one `.abc` file, or a
+folder searched recursively for `*.abc`. Files are decoded as UTF-8, or as
+latin-1 when they are not UTF-8. A file that cannot be read, is binary or holds
+no `X:` tune is reported (a warning and a line in `notes`) and skipped; only
+when no file is usable is it an error. The split is saved under
+`<root>/music/user-<first 8 hex of the data's SHA-256>/split.json`.
+
+The data root is `$SEQLIB_DATA` when set, else `<repo>/data` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from datasets.fetch import DataError, data_root
+
+__all__ = [
+    "DataError",
+    "SPLIT_SEED",
+    "MusicData",
+    "Tune",
+    "corpus_dir",
+    "data_root",
+    "load_corpus",
+    "load_user_abc",
+    "read_abc_file",
+    "split_by_tune",
+    "split_tunes",
+]
+
+logger = logging.getLogger(__name__)
+
+SPLIT_SEED = 1234
+VALIDATION_FRACTION = 0.05
+TEST_FRACTION = 0.05
+SPLIT_FORMAT = 1
+SPLITS = ("train", "validation", "test")
+# Fewer tunes cannot give every split one.
+MIN_TUNES = 3
+
+_TUNE_START = re.compile(r"^X:", re.MULTILINE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tune:
+    """One ABC tune.
+
+    Args:
+        id: `<file>#<n>`, unique in its dataset.
+        abc: the tune's text, `X:` line first, each line ending in `\\n`, no
+            blank line.
+    """
+
+    id: str
+    abc: str
+
+
+def corpus_dir() -> Path:
+    """The folder of music21's bundled corpus."""
+    from music21 import common
+
+    return Path(common.getCorpusFilePath())
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MusicData:
+    """The three splits of a tune collection.
+
+    Args:
+        train: list of `Tune`.
+        validation: list of `Tune`.
+        test: list of `Tune`.
+        source: where the tunes came from, in words.
+        split_path: the saved split file these splits follow.
+        notes: what was skipped or dropped while reading, one line each.
+    """
+
+    train: list[Tune]
+    validation: list[Tune]
+    test: list[Tune]
+    source: str = ""
+    split_path: Path | None = None
+    notes: tuple[str, ...] = ()
+
+    def splits(self) -> dict[str, list[Tune]]:
+        return {"train": self.train, "validation": self.validation, "test": self.test}
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Tunes and characters per split (a tune's characters, without the blank line)."""
+        return {
+            name: {"tunes": len(tunes), "characters": sum(len(t.abc) for t in tunes)}
+            for name, tunes in self.splits().items()
+        }
+
+    def describe(self) -> str:
+        """A small table of tunes and characters per split, then the notes."""
+        lines = [f"source: {self.source}"] if self.source else []
+        if self.split_path is not None:
+            lines.append(f"split:  {self.split_path}")
+        lines.append(f"{'split':<11}{'tunes':>8}{'characters':>13}{'chars/tune':>12}")
+        total = {"tunes": 0, "characters": 0}
+        for name, row in self.counts().items():
+            lines.append(_count_line(name, row))
+            total = {key: total[key] + row[key] for key in total}
+        lines.append(_count_line("all", total))
+        lines.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+def _count_line(name: str, row: dict[str, int]) -> str:
+    mean = row["characters"] / row["tunes"] if row["tunes"] else float("nan")
+    return f"{name:<11}{row['tunes']:>8}{row['characters']:>13,}{mean:>12.1f}"
+
+
+# ---------------------------------------------------------------------------
+# Reading ABC text
+
+
+def split_tunes(text: str) -> tuple[list[str], dict[str, int]]:
+    """Splits the text of an ABC file into tunes.
+
+    Returns `(tunes, dropped)`: the tunes' texts (see `Tune.abc`) and the
+    number of non-blank characters that belong to no tune, as
+    `{"header": ..., "between": ...}` (before the first `X:`, and after a
+    tune's blank line).
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    starts = [m.start() for m in _TUNE_START.finditer(text)]
+    dropped = {"header": len(_visible(text[: starts[0] if starts else len(text)])), "between": 0}
+    tunes = []
+    for start, end in zip(starts, [*starts[1:], len(text)]):
+        body = []
+        lines = text[start:end].split("\n")
+        for number, line in enumerate(lines):
+            line = line.rstrip()
+            if not line:
+                dropped["between"] += len(_visible("\n".join(lines[number:])))
+                break
+            body.append(line)
+        tunes.append("".join(f"{line}\n" for line in body))
+    return tunes, dropped
+
+
+def _visible(text: str) -> str:
+    return "".join(text.split())
+
+
+def read_abc_file(path: str | os.PathLike, encoding: str | None = None) -> list[str]:
+    """The tunes of one ABC file (see `split_tunes`).
+
+    Args:
+        path: the file.
+        encoding: `"latin-1"`, say; `None` tries UTF-8, then latin-1.
+
+    Raises:
+        DataError: the file cannot be read, is binary or holds no tune.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    return _tunes_of(path, raw, encoding)[0]
+
+
+def _tunes_of(path: Path, raw: bytes, encoding: str | None) -> tuple[list[str], dict, str]:
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise DataError(f"{path}: binary data (a NUL byte at offset {nul}), not ABC text")
+    if encoding is None:
+        try:
+            text, encoding = raw.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = raw.decode("latin-1"), "latin-1"
+    else:
+        text = raw.decode(encoding)
+    tunes, dropped = split_tunes(text)
+    if not tunes:
+        raise DataError(f"{path}: no tune (no line starts with X:)")
+    return tunes, dropped, encoding
+
+
+def _read_tunes(
+    files: Iterable[Path], root: Path, encoding: str | None
+) -> tuple[list[Tune], list[str], str]:
+    """Reads every file; returns (tunes, notes, SHA-256 of all the bytes read)."""
+    tunes, notes, skipped = [], [], []
+    digest = hashlib.sha256()
+    header_chars = between_chars = latin1_files = 0
+    for path in files:
+        name = path.relative_to(root).as_posix() if path != root else path.name
+        try:
+            raw = path.read_bytes()
+            texts, dropped, used = _tunes_of(path, raw, encoding)
+        except OSError as error:
+            skipped.append(f"{name}: cannot be read ({error.strerror or error})")
+            continue
+        except DataError as error:
+            skipped.append(str(error).replace(str(path), name, 1))
+            continue
+        digest.update(name.encode("utf-8") + b"\x00" + hashlib.sha256(raw).digest())
+        header_chars += dropped["header"]
+        between_chars += dropped["between"]
+        latin1_files += encoding is None and used == "latin-1"
+        tunes.extend(Tune(f"{name}#{n}", abc) for n, abc in enumerate(texts, start=1))
+    for line in skipped:
+        logger.warning("skipped %s", line)
+        notes.append(f"skipped {line}")
+    if header_chars:
+        notes.append(f"{header_chars:,} characters before a file's first X: are not tunes")
+    if between_chars:
+        notes.append(f"{between_chars:,} characters of text between tunes were dropped")
+    if latin1_files:
+        notes.append(f"{latin1_files} files are not UTF-8 and were read as latin-1")
+    return tunes, notes, digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# The split
+
+
+def split_by_tune(
+    ids: Sequence[str],
+    seed: int = SPLIT_SEED,
+    validation_fraction: float = VALIDATION_FRACTION,
+    test_fraction: float = TEST_FRACTION,
+) -> dict[str, list[str]]:
+    """Splits tune ids at random into train / validation / test.
+
+    Test and validation get `round(fraction * n)` tunes each, at least one;
+    train the rest. Every split keeps the order of `ids`.
+    """
+    n = len(ids)
+    if n < MIN_TUNES:
+        raise DataError(f"{n} tunes; at least {MIN_TUNES} are needed to split")
+    n_test = max(1, round(test_fraction * n))
+    n_validation = max(1, round(validation_fraction * n))
+    order = np.random.default_rng(seed).permutation(n)
+    split_of = np.zeros(n, dtype=np.int64)  # 0 train, 1 validation, 2 test
+    split_of[order[:n_test]] = 2
+    split_of[order[n_test : n_test + n_validation]] = 1
+    return {name: [ids[i] for i in np.flatnonzero(split_of == k)] for k, name in enumerate(SPLITS)}
+
+
+def _load_or_create_split(
+    split_path: Path, tunes: list[Tune], source: dict, seed: int | None
+) -> dict[str, list[str]]:
+    ids = [tune.id for tune in tunes]
+    if len(set(ids)) != len(ids):
+        raise DataError("tune ids repeat; each file's tunes are numbered from 1")
+    if split_path.is_file():
+        saved = json.loads(split_path.read_text(encoding="utf-8"))
+        _check_saved_split(split_path, saved, ids, source, seed)
+        return {name: saved[name] for name in SPLITS}
+    seed = SPLIT_SEED if seed is None else seed
+    split = split_by_tune(ids, seed=seed)
+    document = {
+        "format": SPLIT_FORMAT,
+        "source": source,
+        "seed": seed,
+        "validation_fraction": VALIDATION_FRACTION,
+        "test_fraction": TEST_FRACTION,
+        "counts": {name: len(split[name]) for name in SPLITS},
+        **split,
+    }
+    _write_atomic(split_path, json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    logger.info("saved a new split to %s", split_path)
+    return split
+
+
+def _check_saved_split(
+    split_path: Path, saved: dict, ids: list[str], source: dict, seed: int | None
+) -> None:
+    delete = f"delete {split_path} to draw a new split"
+    if saved.get("format") != SPLIT_FORMAT:
+        raise DataError(f"{split_path} has format {saved.get('format')!r}, expected {SPLIT_FORMAT}")
+    saved_sha = saved.get("source", {}).get("sha256")
+    if saved_sha != source["sha256"]:
+        raise DataError(
+            f"{split_path} was drawn for data with SHA-256 {saved_sha}, "
+            f"but the data now has {source['sha256']}; {delete}"
+        )
+    if seed is not None and saved.get("seed") != seed:
+        raise DataError(
+            f"{split_path} was drawn with seed {saved.get('seed')}, not {seed}; {delete}"
+        )
+    listed = [i for name in SPLITS for i in saved.get(name, [])]
+    if len(listed) != len(set(listed)) or set(listed) != set(ids):
+        missing = len(set(ids) - set(listed))
+        unknown = len(set(listed) - set(ids))
+        raise DataError(
+            f"{split_path} does not match the data ({missing} tunes not in it, "
+            f"{unknown} ids not in the data); {delete}"
+        )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _make_data(
+    tunes: list[Tune], split: dict[str, list[str]], source: str, split_path: Path, notes
+) -> MusicData:
+    by_id = {tune.id: tune for tune in tunes}
+    return MusicData(
+        **{name: [by_id[i] for i in split[name]] for name in SPLITS},
+        source=source,
+        split_path=split_path,
+        notes=tuple(notes),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Public loaders
+
+
+def corpus_files(directory: str | os.PathLike | None = None) -> list[Path]:
+    """Every `*.abc` file under music21's corpus (or `directory`), sorted."""
+    directory = Path(directory) if directory is not None else corpus_dir()
+    return sorted(p for p in directory.rglob("*.abc") if p.is_file())
+
+
+def load_corpus(
+    root: str | os.PathLike | None = None,
+    seed: int | None = None,
+    directory: str | os.PathLike | None = None,
+) -> MusicData:
+    """Loads every ABC tune of music21's corpus with the saved split.
+
+    Args:
+        root: the data root; `data_root()` when None.
+        seed: the seed of a new split (`SPLIT_SEED` when None). A saved split
+            is always reused; a seed that differs from the saved one is an
+            error rather than a silent reshuffle.
+        directory: read this folder instead of music21's corpus (tests).
+
+    Returns:
+        A `MusicData`.
+    """
+    import music21
+
+    directory = Path(directory) if directory is not None else corpus_dir()
+    files = corpus_files(directory)
+    if not files:
+        raise DataError(f"{directory}: no .abc files; is music21's corpus installed?")
+    tunes, notes, digest = _read_tunes(files, directory, encoding="latin-1")
+    if not tunes:
+        raise DataError(f"{directory}: no tune in {len(files)} .abc files")
+    source = {"music21": music21.__version__, "files": len(files), "sha256": digest}
+    root = Path(root) if root is not None else data_root()
+    split_path = root / "music" / "split.json"
+    split = _load_or_create_split(split_path, tunes, source, seed)
+    return _make_data(
+        tunes,
+        split,
+        f"music21 {music21.__version__} corpus: {len(tunes):,} tunes in {len(files)} ABC files",
+        split_path,
+        notes,
+    )
+
+
+def load_user_abc(
+    path: str | os.PathLike,
+    root: str | os.PathLike | None = None,
+    seed: int | None = None,
+) -> MusicData:
+    """Loads a user's ABC file, or every `*.abc` file under a folder, and splits it by tune.
+
+    Args:
+        path: an `.abc` file or a folder.
+        root: the data root; `data_root()` when None.
+        seed: as in `load_corpus`.
+
+    Returns:
+        A `MusicData`; `notes` lists the files skipped and why.
+
+    Raises:
+        DataError: the path does not exist, holds no `.abc` file, no file is
+            usable, or there are fewer than 3 tunes.
+    """
+    path = Path(path)
+    if path.is_dir():
+        files, base = corpus_files(path), path
+        if not files:
+            raise DataError(f"{path}: no .abc files in this folder or below it")
+    elif path.is_file():
+        files, base = [path], path
+    else:
+        raise DataError(f"{path}: no such file or folder")
+    tunes, notes, digest = _read_tunes(files, base, encoding=None)
+    if not tunes:
+        first = notes[0].removeprefix("skipped ") if notes else "no tunes"
+        raise DataError(f"{path}: no usable ABC file ({len(files)} skipped; {first})")
+    if len(tunes) < MIN_TUNES:
+        raise DataError(f"{path}: {len(tunes)} tunes; at least {MIN_TUNES} are needed to split")
+    source = {"path": str(path.resolve()), "files": len(files), "sha256": digest}
+    root = Path(root) if root is not None else data_root()
+    split_path = root / "music" / f"user-{digest[:8]}" / "split.json"
+    split = _load_or_create_split(split_path, tunes, source, seed)
+    used = len(files) - sum(note.startswith("skipped ") for note in notes)
+    return _make_data(
+        tunes, split, f"{path}: {len(tunes):,} tunes in {used} ABC files", split_path, notes
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m datasets.music_data [--abc FILE_OR_DIR]`: read, split, describe."""
+    parser = argparse.ArgumentParser(prog="python -m datasets.music_data", description=__doc__)
+    parser.add_argument("--abc", help="an .abc file or a folder instead of music21's corpus")
+    parser.add_argument("--root", help="data root (default $SEQLIB_DATA or <repo>/data)")
+    args = parser.parse_args(argv)
+    try:
+        data = load_user_abc(args.abc, root=args.root) if args.abc else load_corpus(args.root)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(data.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
