@@ -1,12 +1,11 @@
 """`python -m apps.music <verb>`: the command line of the music app."""
 
 import pathlib
-import shutil
 import sys
 
 import click
 
-from apps.common.cli import App, config_options, train_options, train_overrides, user_errors
+from apps.common.cli import App, add_train_command, config_options, run_dir_option, user_errors
 from apps.music.config import PRESETS
 
 APP = App(name="music", presets=PRESETS)
@@ -25,7 +24,7 @@ def _pipeline():
 
 
 def _run_dir(preset, run_dir):
-    return pathlib.Path(run_dir) if run_dir else APP.run_dir(preset)
+    return run_dir or APP.run_dir(preset)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,43 +51,23 @@ def prepare(preset, overrides, data_path):
     click.echo(_pipeline().prepare(config, data_path))
 
 
-@cli.command()
-@config_options(APP)
-@train_options
-@click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)
-@click.option("--run-dir", type=click.Path(file_okay=False), help="Default: runs/music/<preset>.")
-@click.option(
-    "--fresh", is_flag=True, help="Delete the run directory first and train from scratch."
+add_train_command(
+    cli,
+    APP,
+    lambda: _pipeline().train,
+    data_options=[click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)],
 )
-@user_errors
-def train(
-    preset, overrides, resume, strategy, mixed_precision, jit_compile, data_path, run_dir, fresh
-):
-    """Train the model on the training split, watching the validation split.
-
-    A checkpoint is written every epoch; --resume continues a run that was
-    stopped, and ends where an uninterrupted run would have.
-    """
-    overrides = (*overrides, *train_overrides(strategy, mixed_precision, jit_compile))
-    config = APP.config(preset, overrides)
-    run_dir = _run_dir(preset, run_dir)
-    if fresh and resume:
-        raise click.UsageError("--fresh and --resume contradict each other.")
-    if fresh and run_dir.exists():
-        shutil.rmtree(run_dir)
-    result = _pipeline().train(config, run_dir, data_path=data_path, resume=resume)
-    click.echo(
-        f"trained {result.epochs_completed} epochs"
-        + (" (stopped early)" if result.stopped_early else "")
-        + f"; run in {result.run_dir}"
-    )
 
 
 @cli.command()
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@click.option("--run-dir", type=click.Path(file_okay=False), help="Default: runs/music/<preset>.")
+@run_dir_option(APP)
 @click.option("--data", "data_path", type=click.Path(), help="Default: the run's data.")
-@click.option("--report-dir", type=click.Path(file_okay=False), help="Default: reports/music.")
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: reports/music.",
+)
 @click.option(
     "--tunes",
     type=click.IntRange(min=1),
@@ -175,7 +154,7 @@ def generate(num, prefix, temperature, top_k, top_p, length, seed, out_dir, mode
 
 @cli.command()
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@click.option("--run-dir", type=click.Path(file_okay=False), help="Default: runs/music/<preset>.")
+@run_dir_option(APP)
 @click.option("--models-dir", type=click.Path(file_okay=False), help="Default: models/.")
 @user_errors
 def export(preset, run_dir, models_dir):

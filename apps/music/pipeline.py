@@ -7,7 +7,6 @@ model that was trained.
 """
 
 import dataclasses
-import json
 import os
 import pathlib
 import time
@@ -15,6 +14,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from apps.common import run as common_run
 from apps.music import report, scores
 from apps.music.baselines import WittenBellNgram
 from apps.music.config import MusicConfig
@@ -32,55 +32,33 @@ from apps.music.model import (
 )
 from datasets.music_data import load_corpus, load_user_abc
 from seqlib.export import export_for_serving, latest_version
-from seqlib.training import SparseCategoricalCrossentropy, config_from_dict, make_strategy
+from seqlib.training import SparseCategoricalCrossentropy, make_strategy
 from seqlib.training import train as run_training
 
 # The longest continuation an export samples; larger `length` requests are cut to it.
 SERVING_MAX_LENGTH = 4000
 
 
-@dataclasses.dataclass(frozen=True)
-class Run:
-    """A training run on disk."""
+class Run(common_run.Run):
+    """A music run: the runner's files, `vocabulary.json` and `data.json`."""
 
-    path: pathlib.Path
+    app = "music"
+    config_class = MusicConfig
 
     @property
     def vocabulary_path(self):
         return self.path / "vocabulary.json"
 
-    @property
-    def data_path(self):
-        return self.path / "data.json"
-
-    @property
-    def weights_path(self):
-        return self.path / "checkpoints" / "final.weights.h5"
-
-    def exists(self):
-        return self.weights_path.is_file()
-
-    def config(self):
-        saved = json.loads((self.path / "config.json").read_text())
-        return config_from_dict(MusicConfig, saved["app"])
-
     def vocabulary(self):
         return Vocabulary.from_json(self.vocabulary_path.read_text(encoding="utf-8"))
 
     def data_path_used(self):
-        if not self.data_path.is_file():
-            return None
-        return json.loads(self.data_path.read_text())["data"]
+        return self.data().get("data")
 
-    def load_model(self):
-        """The trained model, not stateful, rebuilt from the saved config and vocabulary."""
-        if not self.exists():
-            raise FileNotFoundError(
-                f"No trained model in {self.path}: run `python -m apps.music train` first."
-            )
+    def build_model(self):
+        """The model, not stateful: what evaluation, generation and export run."""
         model = build_model(self.config(), self.vocabulary().size)
         model.build((None, None))
-        model.load_weights(self.weights_path)
         return model
 
 
@@ -132,11 +110,8 @@ def train(config, run_dir, data_path=None, resume=False, verbose="auto"):
         vocabulary = run.vocabulary()
     else:
         vocabulary = Vocabulary.from_tunes(_texts(data.train))
-        run.path.mkdir(parents=True, exist_ok=True)
+        run.save_data(data=os.path.abspath(data_path) if data_path else None)
         run.vocabulary_path.write_text(vocabulary.to_json(), encoding="utf-8")
-        run.data_path.write_text(
-            json.dumps({"data": os.path.abspath(data_path) if data_path else None})
-        )
 
     streams, window = config.train.batch_size, config.data.window
     flat, lengths = vocabulary.encode_tunes(_texts(data.train))

@@ -74,7 +74,7 @@ def write(report_dir, run, config, data, results, samples):
     )
     per_prefix = max(1, SHOWN_TUNES // len(samples))
     page = [
-        (check, f"{_spell(prefix)} tune {i + 1}: {check.label()}"[:95])
+        (check, f"{prefix!r} tune {i + 1}: {check.label()}"[:95])
         for prefix, _, checks in samples
         for i, check in enumerate(checks[:per_prefix])
     ]
@@ -138,8 +138,9 @@ def write(report_dir, run, config, data, results, samples):
         lines.append(f"- from {_spell(g['prefix'])}: {shown or 'none'}")
     lines += [
         "",
-        '"No active default note length" means the tune has neither `L:` nor `M:` before '
-        "its first note: ABC 2.1 then assumes `L:1/8`, music21 refuses.",
+        '"No active default note length": music21 met a note before any `L:` or `M:` '
+        "field, in a header that lacks both (ABC 2.1 would assume `L:1/8`) or that has a "
+        "line which lost its field letter and reads as notes.",
         "",
         "![generated tunes](generated_tunes.png)",
         "",
