@@ -70,8 +70,10 @@ music: $(STAMP)
 	$(PY) -m apps.music train --resume
 	$(PY) -m apps.music evaluate
 	$(PY) -m apps.music export
+	$(PY) -m apps.music generate --num 5 --temperature 0.8 --top-k 0 \
+	    --prefix 'X:1\nM:6/8\nK:D\n' --seed 1 --out reports/music/samples
 	@echo "report: reports/music/report.md   export: models/music/ (models/models.config)"
-	@echo 'try:    $(PY) -m apps.music generate --num 3 --out generated/'
+	@echo "tunes:  reports/music/samples/ (.abc, .mid, .png; tunes.md says which parse)"
 
 clean:
 	rm -rf $(VENV) reports bench/results runs models

@@ -303,8 +303,9 @@ def sample_ids(model, prefix_ids, num, length, max_length, temperature, top_k, t
     The state is primed with the end mark then the prefix (a tune starts after
     the previous one ended, as in training); sampling starts from the
     prefix's last character and stops at the end mark. A continuation that
-    reaches `length` characters is ended there (`length` may be a tensor up to
-    `max_length`, which must be a python int). The unknown id is never drawn.
+    reaches `length` characters is ended there (`length` and `max_length` may
+    be scalar tensors; `max_length > length` leaves room for the end mark).
+    The unknown id is never drawn.
 
     Args:
         prefix_ids: int32 `(P,)`, `P >= 1`.

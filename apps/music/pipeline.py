@@ -280,7 +280,7 @@ class MusicServing(tf.Module):
             ids,
             num,
             length,
-            self.max_length + 1,  # room for the end mark after `max_length` characters
+            length + 1,  # room for the end mark after `length` characters
             temperature,
             top_k,
             top_p,

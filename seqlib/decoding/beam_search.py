@@ -66,7 +66,8 @@ def beam_search(
         start_ids: int `(batch,)`. The token fed to the first step.
         end_id: int, or `None` or -1 for no end token (every hypothesis then
             runs to `max_length`).
-        max_length: int >= 1. Most tokens per hypothesis, end token included.
+        max_length: int >= 1, or a scalar int tensor. Most tokens per
+            hypothesis, end token included.
         beam_width: int >= 1. Hypotheses kept per batch entry.
         length_penalty: float or scalar tensor, the `alpha` of the GNMT length
             penalty. 0 ranks by log-probability; about 0.6 favours longer
@@ -95,7 +96,7 @@ def beam_search(
     ```
     """
     check_beam_width(beam_width)
-    end_id, pad, start_ids, initial_state = prepare_inputs(
+    end_id, pad, start_ids, initial_state, max_length = prepare_inputs(
         initial_state, start_ids, end_id, max_length
     )
     batch = tf.shape(start_ids)[0]

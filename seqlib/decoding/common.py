@@ -67,7 +67,21 @@ def check_beam_width(beam_width):
 
 
 def check_max_length(max_length):
+    """Returns `max_length` checked: a Python int >= 1, or a scalar int tensor.
+
+    A tensor lets the bound depend on the input (say, twice the source length)
+    or be a serving input; its value is not checked, and a value below 1
+    decodes nothing.
+    """
+    if tf.is_tensor(max_length):
+        if max_length.shape.rank not in (None, 0) or not max_length.dtype.is_integer:
+            raise ValueError(
+                "Expected `max_length` to be an int or a scalar int tensor. Received: "
+                f"max_length={max_length!r}"
+            )
+        return tf.cast(max_length, tf.int32)
     _check_positive_int("max_length", max_length)
+    return max_length
 
 
 def resolve_end_id(end_id):
@@ -118,12 +132,12 @@ def shape_invariants(loop_vars):
 
 def prepare_inputs(initial_state, start_ids, end_id, max_length):
     """Checks and converts what every decoder takes: returns
-    `(end_id, pad_id, start_ids, initial_state)`."""
-    check_max_length(max_length)
+    `(end_id, pad_id, start_ids, initial_state, max_length)`."""
+    max_length = check_max_length(max_length)
     end_id = resolve_end_id(end_id)
     start_ids = start_ids_tensor(start_ids)
     initial_state = tf.nest.map_structure(tf.convert_to_tensor, initial_state)
-    return end_id, pad_id(end_id), start_ids, initial_state
+    return end_id, pad_id(end_id), start_ids, initial_state, max_length
 
 
 def decode_loop(step_fn, initial_state, start_ids, end_id, max_length, select_fn):
@@ -132,7 +146,7 @@ def decode_loop(step_fn, initial_state, start_ids, end_id, max_length, select_fn
     `select_fn(logits, time) -> ids` gets float32 `(batch, vocab)` logits and
     returns int32 `(batch,)` token ids. Used by greedy search and sampling.
     """
-    end_id, pad, start_ids, initial_state = prepare_inputs(
+    end_id, pad, start_ids, initial_state, max_length = prepare_inputs(
         initial_state, start_ids, end_id, max_length
     )
     batch = tf.shape(start_ids)[0]
@@ -161,7 +175,7 @@ def decode_loop(step_fn, initial_state, start_ids, end_id, max_length, select_fn
         start_ids,
         initial_state,
         tf.fill([batch, max_length], tf.constant(pad, tf.int32)),
-        tf.fill([batch], tf.constant(max_length, tf.int32)),
+        tf.fill([batch], tf.cast(max_length, tf.int32)),
         tf.zeros([batch], tf.float32),
         tf.zeros([batch], tf.bool),
     )

@@ -20,8 +20,8 @@ def greedy_search(step_fn, initial_state, start_ids, end_id, max_length):
         start_ids: int `(batch,)`. The token fed to the first step.
         end_id: int, or `None` or -1 for no end token (every sequence then
             runs to `max_length`).
-        max_length: int >= 1. Most tokens emitted per sequence, end token
-            included.
+        max_length: int >= 1, or a scalar int tensor. Most tokens emitted
+            per sequence, end token included.
 
     Returns:
         A `DecodeResult`: `ids` int32 `(batch, max_length)`, padded with

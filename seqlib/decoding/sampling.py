@@ -116,7 +116,8 @@ def sample(
         initial_state: Nest of tensors, each `(batch, ...)`.
         start_ids: int `(batch,)`. The token fed to the first step.
         end_id: int, or `None` or -1 for no end token.
-        max_length: int >= 1. Most tokens emitted per sequence.
+        max_length: int >= 1, or a scalar int tensor. Most tokens emitted
+            per sequence.
         temperature: float >= 0. Logits are divided by it; 0 means greedy.
         top_k: int >= 0. Sample only among the `top_k` most likely tokens;
             0 switches the filter off.

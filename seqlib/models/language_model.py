@@ -144,12 +144,17 @@ class LanguageModel(keras.Model):
 
         return ops.fori_loop(0, ops.shape(prefix)[1], body, state)
 
-    def generate(self, prefix, length, temperature=1.0, top_k=0, top_p=1.0, seed=None):
-        """Samples `length` tokens after `prefix` `(batch, P)`, `P >= 1`.
+    def generate(
+        self, prefix, length, temperature=1.0, top_k=0, top_p=1.0, seed=None, end_id=None
+    ):
+        """Samples up to `length` tokens after `prefix` `(batch, P)`, `P >= 1`.
 
         The prefix but its last token primes the state; sampling starts from
-        its last token. `temperature=0` is greedy. Returns a
-        `seqlib.decoding.DecodeResult` with ids `(batch, length)`.
+        its last token. `temperature=0` is greedy. `length` may be a scalar int
+        tensor. With `end_id`, a sequence stops at that token (padded with it
+        after, `lengths` counting it); without, every sequence has `length`
+        tokens. Returns a `seqlib.decoding.DecodeResult` with ids
+        `(batch, length)`.
         """
         from seqlib import decoding
 
@@ -159,7 +164,7 @@ class LanguageModel(keras.Model):
             step_fn=self.step,
             initial_state=state,
             start_ids=prefix[:, -1],
-            end_id=None,
+            end_id=end_id,
             max_length=length,
             temperature=temperature,
             top_k=top_k,

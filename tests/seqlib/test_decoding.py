@@ -513,6 +513,39 @@ def test_decoders_in_tf_function_with_unknown_batch():
     assert decode.experimental_get_tracing_count() == 1
 
 
+def test_max_length_as_a_tensor():
+    """One trace serves every bound; the results equal those of a Python int."""
+    model = TinyRNN(seed=3)
+    spec = [tf.TensorSpec([None, HIDDEN], tf.float32)] * 2 + [tf.TensorSpec([], tf.int32)]
+
+    @tf.function(input_signature=spec)
+    def decode(h, context, max_length):
+        state = {"h": h, "context": context}
+        start = tf.fill(tf.shape(h)[:1], START)
+        return (
+            greedy_search(model.step_fn, state, start, END, max_length),
+            beam_search(model.step_fn, state, start, END, max_length, beam_width=3),
+            sample(model.step_fn, state, start, END, max_length, seed=5),
+        )
+
+    state = model.initial_state(4, seed=2)
+    for max_length in (1, 3, 6):
+        got = decode(state["h"], state["context"], tf.constant(max_length))
+        expected = (
+            greedy_search(model.step_fn, state, start_ids(4), END, max_length),
+            beam_search(model.step_fn, state, start_ids(4), END, max_length, beam_width=3),
+            sample(model.step_fn, state, start_ids(4), END, max_length, seed=5),
+        )
+        for g, e in zip(got, expected):
+            assert g.ids.shape[-1] == max_length
+            np.testing.assert_array_equal(g.ids, e.ids)
+            np.testing.assert_array_equal(g.lengths, e.lengths)
+            np.testing.assert_allclose(g.scores, e.scores, atol=ATOL)
+    assert decode.experimental_get_tracing_count() == 1
+    with pytest.raises(ValueError, match="max_length"):
+        greedy_search(model.step_fn, state, start_ids(4), END, tf.constant([2, 3]))
+
+
 class Exported(tf.Module):
     def __init__(self, model, max_length):
         super().__init__()

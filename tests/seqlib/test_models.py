@@ -241,6 +241,21 @@ def test_prime_then_greedy_generation_continues_the_prefix():
     np.testing.assert_array_equal(result.ids, sequence[:, 3:])
 
 
+def test_generation_stops_at_the_end_id():
+    model = _lm()
+    prefix = np.array([[3, 4, 5], [6, 7, 8]], "int32")
+    free = model.generate(prefix, length=8, temperature=1.0, seed=4)
+    end_id = int(free.ids[0, 2])  # a token the first sequence draws at step 2
+    stopped = model.generate(prefix, length=8, temperature=1.0, seed=4, end_id=end_id)
+    for row in range(2):
+        ids = list(free.ids[row].numpy())
+        length = ids.index(end_id) + 1 if end_id in ids else 8
+        assert int(stopped.lengths[row]) == length
+        np.testing.assert_array_equal(stopped.ids[row, :length], ids[:length])
+        assert set(stopped.ids[row, length:].numpy()) <= {end_id}
+    assert int(stopped.lengths[0]) <= 3
+
+
 def test_prime_does_not_touch_stateful_layers():
     model = _lm(stateful=True)
     model.build((2, None))
