@@ -38,18 +38,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import json
 import logging
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from datasets.fetch import DataError, data_root
+from datasets.saved_split import SavedSplit
 
 __all__ = [
     "DataError",
@@ -285,62 +284,26 @@ def _load_or_create_split(
     ids = [tune.id for tune in tunes]
     if len(set(ids)) != len(ids):
         raise DataError("tune ids repeat; each file's tunes are numbered from 1")
-    if split_path.is_file():
-        saved = json.loads(split_path.read_text(encoding="utf-8"))
-        _check_saved_split(split_path, saved, ids, source, seed)
+    saved_split = SavedSplit(split_path, SPLIT_FORMAT)
+    saved = saved_split.load(source["sha256"], seed)
+    if saved is not None:
+        saved_split.check_ids(saved, SPLITS, ids, "tunes", count_repeated=False)
         return {name: saved[name] for name in SPLITS}
     seed = SPLIT_SEED if seed is None else seed
     split = split_by_tune(ids, seed=seed)
-    document = {
-        "format": SPLIT_FORMAT,
-        "source": source,
-        "seed": seed,
-        "validation_fraction": VALIDATION_FRACTION,
-        "test_fraction": TEST_FRACTION,
-        "counts": {name: len(split[name]) for name in SPLITS},
-        **split,
-    }
-    _write_atomic(split_path, json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    saved_split.save(
+        {
+            "format": SPLIT_FORMAT,
+            "source": source,
+            "seed": seed,
+            "validation_fraction": VALIDATION_FRACTION,
+            "test_fraction": TEST_FRACTION,
+            "counts": {name: len(split[name]) for name in SPLITS},
+            **split,
+        }
+    )
     logger.info("saved a new split to %s", split_path)
     return split
-
-
-def _check_saved_split(
-    split_path: Path, saved: dict, ids: list[str], source: dict, seed: int | None
-) -> None:
-    delete = f"delete {split_path} to draw a new split"
-    if saved.get("format") != SPLIT_FORMAT:
-        raise DataError(f"{split_path} has format {saved.get('format')!r}, expected {SPLIT_FORMAT}")
-    saved_sha = saved.get("source", {}).get("sha256")
-    if saved_sha != source["sha256"]:
-        raise DataError(
-            f"{split_path} was drawn for data with SHA-256 {saved_sha}, "
-            f"but the data now has {source['sha256']}; {delete}"
-        )
-    if seed is not None and saved.get("seed") != seed:
-        raise DataError(
-            f"{split_path} was drawn with seed {saved.get('seed')}, not {seed}; {delete}"
-        )
-    listed = [i for name in SPLITS for i in saved.get(name, [])]
-    if len(listed) != len(set(listed)) or set(listed) != set(ids):
-        missing = len(set(ids) - set(listed))
-        unknown = len(set(listed) - set(ids))
-        raise DataError(
-            f"{split_path} does not match the data ({missing} tunes not in it, "
-            f"{unknown} ids not in the data); {delete}"
-        )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _make_data(

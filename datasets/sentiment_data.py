@@ -47,12 +47,10 @@ import dataclasses
 import hashlib
 import html
 import io
-import json
 import logging
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,6 +59,7 @@ import pandas as pd
 
 from datasets import fetch
 from datasets.fetch import DataError, data_root
+from datasets.saved_split import SavedSplit
 
 __all__ = [
     "COLUMNS",
@@ -326,63 +325,26 @@ def stratified_split(
 def _load_or_create_split(
     split_path: Path, frame: pd.DataFrame, source: dict, seed: int | None
 ) -> dict[str, list[str]]:
-    if split_path.is_file():
-        saved = json.loads(split_path.read_text(encoding="utf-8"))
-        _check_saved_split(split_path, saved, frame, source, seed)
+    saved_split = SavedSplit(split_path, SPLIT_FORMAT, source_words=("a source", "the source"))
+    saved = saved_split.load(source["sha256"], seed)
+    if saved is not None:
+        saved_split.check_ids(saved, ("train", "validation", "test"), frame["id"], "rows")
         return {name: saved[name] for name in ("train", "validation", "test")}
     seed = SPLIT_SEED if seed is None else seed
     split = stratified_split(frame["id"].tolist(), frame["label"].to_numpy(), seed=seed)
-    document = {
-        "format": SPLIT_FORMAT,
-        "source": source,
-        "seed": seed,
-        "test_fraction": TEST_FRACTION,
-        "validation_fraction": VALIDATION_FRACTION,
-        "counts": {name: len(ids) for name, ids in split.items()},
-        **split,
-    }
-    _write_atomic(split_path, json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+    saved_split.save(
+        {
+            "format": SPLIT_FORMAT,
+            "source": source,
+            "seed": seed,
+            "test_fraction": TEST_FRACTION,
+            "validation_fraction": VALIDATION_FRACTION,
+            "counts": {name: len(ids) for name, ids in split.items()},
+            **split,
+        }
+    )
     logger.info("saved a new split to %s", split_path)
     return split
-
-
-def _check_saved_split(
-    split_path: Path, saved: dict, frame: pd.DataFrame, source: dict, seed: int | None
-) -> None:
-    delete = f"delete {split_path} to draw a new split"
-    if saved.get("format") != SPLIT_FORMAT:
-        raise DataError(f"{split_path} has format {saved.get('format')!r}, expected {SPLIT_FORMAT}")
-    saved_sha = saved.get("source", {}).get("sha256")
-    if saved_sha != source["sha256"]:
-        raise DataError(
-            f"{split_path} was drawn for a source with SHA-256 {saved_sha}, "
-            f"but the source now has {source['sha256']}; {delete}"
-        )
-    if seed is not None and saved.get("seed") != seed:
-        raise DataError(
-            f"{split_path} was drawn with seed {saved.get('seed')}, not {seed}; {delete}"
-        )
-    listed = [i for name in ("train", "validation", "test") for i in saved.get(name, [])]
-    present = set(frame["id"])
-    if len(listed) != len(set(listed)) or set(listed) != present:
-        missing = len(present - set(listed))
-        unknown = len(set(listed) - present)
-        raise DataError(
-            f"{split_path} does not match the data ({missing} rows not in it, "
-            f"{unknown} ids not in the data, {len(listed) - len(set(listed))} repeated); {delete}"
-        )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _take(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:

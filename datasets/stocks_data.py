@@ -45,11 +45,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,6 +56,7 @@ import pandas as pd
 
 from datasets import fetch
 from datasets.fetch import DataError, data_root
+from datasets.saved_split import SavedSplit
 
 __all__ = [
     "COLUMNS",
@@ -439,19 +438,15 @@ def chronological_cuts(dates, fractions=FRACTIONS) -> tuple[pd.Timestamp, pd.Tim
 
 
 def _load_or_create_split(split_path: Path, prices: pd.DataFrame, source: dict) -> tuple:
-    delete = f"delete {split_path} to cut the dates again"
-    if split_path.is_file():
-        saved = json.loads(split_path.read_text(encoding="utf-8"))
-        if saved.get("format") != SPLIT_FORMAT:
-            raise DataError(
-                f"{split_path} has format {saved.get('format')!r}, expected {SPLIT_FORMAT}"
-            )
-        if saved.get("source", {}).get("sha256") != source["sha256"]:
-            raise DataError(
-                f"{split_path} was cut for a source with SHA-256 "
-                f"{saved.get('source', {}).get('sha256')}, but the source now has "
-                f"{source['sha256']}; {delete}"
-            )
+    saved_split = SavedSplit(
+        split_path,
+        SPLIT_FORMAT,
+        made="cut",
+        redo="cut the dates again",
+        source_words=("a source", "the source"),
+    )
+    saved = saved_split.load(source["sha256"])
+    if saved is not None:
         return pd.Timestamp(saved["train_end"]), pd.Timestamp(saved["validation_end"])
     train_end, validation_end = chronological_cuts(prices["date"])
     document = {
@@ -464,20 +459,8 @@ def _load_or_create_split(split_path: Path, prices: pd.DataFrame, source: dict) 
         "validation_end": str(validation_end.date()),
         "days": int(prices["date"].nunique()),
     }
-    _write_atomic(split_path, json.dumps(document, indent=1) + "\n")
+    saved_split.save(document, ensure_ascii=True)
     return train_end, validation_end
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------

