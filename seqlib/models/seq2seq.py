@@ -361,7 +361,8 @@ class Seq2Seq(keras.Model):
 
         Args:
             method: `"greedy"`, `"beam"` or `"sample"`.
-            max_length: int. Most target tokens, the end token included.
+            max_length: int, or a scalar int tensor. Most target tokens, the
+                end token included.
             beam_width, length_penalty: Beam search settings (GNMT alpha).
             temperature, top_k, top_p, seed: Sampling settings.
 

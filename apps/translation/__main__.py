@@ -1,0 +1,3 @@
+from apps.translation.cli import main
+
+main()

@@ -1,0 +1,165 @@
+"""`python -m apps.translation <verb>`: the command line of the translation app."""
+
+import pathlib
+import sys
+
+import click
+
+from apps.common.cli import App, add_train_command, config_options, run_dir_option, user_errors
+from apps.translation.config import PRESETS
+
+APP = App(name="translation", presets=PRESETS)
+
+DATA_HELP = (
+    "Your own pairs instead of Tatoeba's: a UTF-8 file of tab-separated lines, "
+    "english<TAB>other[<TAB>attribution] (the layout of manythings.org's files)."
+)
+
+
+def _pipeline():
+    # TensorFlow loads only when a verb runs, never for --help.
+    from apps.translation import pipeline
+
+    return pipeline
+
+
+def _run_dir(preset, run_dir):
+    return run_dir or APP.run_dir(preset)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Spanish-English translation with a seqlib Seq2Seq, beam search and sacreBLEU.
+
+    \b
+    prepare    read Tatoeba's pairs, make the fixed split, build the TFDS dataset
+    train      train a preset (checkpoints and logs in runs/translation/<preset>/)
+    evaluate   sacreBLEU and chrF on the test split: greedy vs beam, and any
+               --compare runs (no attention, reversed source) -> reports/translation/
+    translate  translate sentences or a file; --show-attention draws the heat-map
+    export     write a SavedModel for TensorFlow Serving -> models/translation/<version>/
+    """
+
+
+@cli.command()
+@config_options(APP)
+@click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)
+@user_errors
+def prepare(preset, overrides, data_path):
+    """Read the pairs, make (or reuse) the saved split, and show it."""
+    config = APP.config(preset, overrides)
+    click.echo(_pipeline().prepare(config, data_path))
+
+
+add_train_command(
+    cli,
+    APP,
+    lambda: _pipeline().train,
+    data_options=[click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)],
+)
+
+
+@cli.command()
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@run_dir_option(APP)
+@click.option("--data", "data_path", type=click.Path(), help="Default: the run's data.")
+@click.option(
+    "--compare",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Another run to score on the same test set (repeatable), e.g. a model "
+    "trained with --set model.attention=none.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: reports/translation.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Score only the first N test sentences (0 = all).",
+)
+@user_errors
+def evaluate(preset, run_dir, data_path, compare, report_dir, limit):
+    """sacreBLEU and chrF on the test split, greedy and beam; write the report."""
+    from apps.translation.report import results_table
+
+    report_dir = report_dir or APP.report_dir()
+    results = _pipeline().evaluate(
+        _run_dir(preset, run_dir), report_dir, data_path, compare, limit, say=click.echo
+    )
+    click.echo(results_table(results))
+    click.echo(f"report: {report_dir}/report.md")
+
+
+@cli.command()
+@click.argument("sentences", nargs=-1)
+@click.option(
+    "--file",
+    "file_path",
+    type=click.File("r", encoding="utf-8"),
+    help="Translate every line of this file ('-' reads standard input).",
+)
+@click.option("--beam", type=click.IntRange(min=1), help="Beam width (default: the run's, 5).")
+@click.option(
+    "--length-penalty",
+    type=click.FloatRange(min=0.0),
+    help="GNMT alpha (default: the run's, 0.6).",
+)
+@click.option("--greedy", is_flag=True, help="Greedy search instead of beam search.")
+@click.option(
+    "--show-attention",
+    type=click.Path(dir_okay=False, path_type=pathlib.Path),
+    help="Draw the attention heat-map of the first sentence into this PNG.",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True),
+    help="A run directory or an export (default: the trained run, else the newest export).",
+)
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@user_errors
+def translate(
+    sentences, file_path, beam, length_penalty, greedy, show_attention, model_path, preset
+):
+    """Translate SENTENCES (or the lines of --file), one translation per line."""
+    sentences = list(sentences)
+    if file_path is not None:
+        sentences += [line.rstrip("\n") for line in file_path]
+    if not sentences:
+        raise click.UsageError("Give sentences to translate, or --file FILE.")
+    if greedy and beam:
+        raise click.UsageError("--greedy and --beam contradict each other.")
+    overrides = {}
+    if beam:
+        overrides["beam_width"] = beam
+    if length_penalty is not None:
+        overrides["length_penalty"] = length_penalty
+    pipeline = _pipeline()
+    translator = pipeline.find_translator(
+        model_path, APP.run_dir(preset), APP.models_dir(), overrides
+    )
+    texts, ids, _ = pipeline.translate_sentences(translator, sentences, greedy)
+    for text in texts:
+        click.echo(text)
+    if show_attention:
+        pipeline.show_attention(translator, sentences[0], ids[0], show_attention)
+        click.echo(f"attention: {show_attention}", err=True)
+
+
+@cli.command()
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@run_dir_option(APP)
+@click.option("--models-dir", type=click.Path(file_okay=False), help="Default: models/.")
+@user_errors
+def export(preset, run_dir, models_dir):
+    """Write models/translation/<next version>/ and models/models.config."""
+    path = _pipeline().export(_run_dir(preset, run_dir), models_dir or APP.models_dir())
+    click.echo(f"exported: {path}")
+
+
+def main():
+    cli(prog_name=f"{sys.executable.rsplit('/', 1)[-1]} -m apps.translation")

@@ -1,0 +1,134 @@
+"""The translation report: `reports/translation/report.md` and its figures.
+
+`report.md` holds the sacreBLEU / chrF table of every system on the same test
+sentences (with the sacreBLEU signature), the config and commit, learning
+curves, sample translations and attention heat-maps; `metrics.json` the
+numbers.
+"""
+
+import json
+import pathlib
+
+import numpy as np
+
+from apps.common.report import git_commit, markdown_table, plot_history, read_history
+
+SAMPLES = 12
+HEATMAPS = 4
+
+
+def results_table(results):
+    """The markdown table of every system: search, BLEU, chrF, speed."""
+    rows = []
+    for system in results["systems"]:
+        speed = system.get("sentences_per_second")
+        rows.append(
+            [
+                system["name"],
+                system["method"],
+                f"{system['bleu']:.1f}",
+                f"{system['chrf']:.1f}",
+                f"{speed:.0f}" if speed else "-",
+            ]
+        )
+    return markdown_table(["system", "search", "BLEU", "chrF", "sentences/s"], rows)
+
+
+def attention_png(weights, source_tokens, target_tokens, path, title=None):
+    """A heat-map of `weights` `(T, S)`: one row per target token, one column
+    per source token (padding trimmed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    source = [t for t in source_tokens if t]
+    target = list(target_tokens)
+    if "[END]" in target:
+        target = target[: target.index("[END]") + 1]
+    weights = np.asarray(weights)[: len(target), : len(source)]
+    fig, ax = plt.subplots(
+        figsize=(1.0 + 0.45 * max(4, len(source)), 1.0 + 0.4 * max(3, len(target)))
+    )
+    ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source)), source, rotation=60, ha="right")
+    ax.set_yticks(range(len(target)), target)
+    ax.set_xlabel("source")
+    ax.set_ylabel("translation")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _escape(text):
+    return text.replace("|", "\\|")
+
+
+def write(report_dir, run, config, results, sources, refs, translations, translator):
+    """Writes `report.md`, `metrics.json`, `learning_curves.png` and the
+    attention heat-maps of the first test sentences."""
+    from apps.translation import pipeline
+
+    report_dir = pathlib.Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "metrics.json").write_text(json.dumps(results, indent=1) + "\n")
+    history = read_history(run.path / "history.csv")
+    plot_history(
+        history,
+        report_dir / "learning_curves.png",
+        metrics=("loss",),
+        title="label-smoothed cross-entropy per target token",
+    )
+    m = config.model
+    lines = [
+        f"# Translation {results['direction']}: sacreBLEU on the test split",
+        "",
+        f"Commit `{git_commit()}`, run `{run.path}`. Test split: "
+        f"{results['test_pairs']:,} pairs, {results['test_sources']:,} distinct source "
+        "sentences; no sentence of either language in it appears in training. Every "
+        "translation of a source sentence in the test split is a reference.",
+        "",
+        results_table(results),
+        "",
+        f"sacreBLEU signature: `{results['systems'][-1]['signature']}`. chrF: sacreBLEU's "
+        "chrF2. 'copy the source' outputs the source sentence unchanged: the floor that "
+        "names and numbers alone reach.",
+        "",
+        f"Model: {m.cell.upper()} {'bidirectional ' if m.bidirectional else ''}encoder "
+        f"({m.encoder_layers} layer(s), {m.units} units), {m.decoder_layers}-layer decoder, "
+        f"{'no attention' if m.attention == 'none' else m.attention + ' attention'}"
+        f"{', input feeding' if m.input_feeding and m.attention != 'none' else ''}"
+        f"{', reversed source' if m.reverse_source else ''}; "
+        f"{m.embedding_dim}-dimensional word embeddings; vocabularies of "
+        f"{config.data.source_vocabulary:,} / {config.data.target_vocabulary:,} tokens; "
+        f"trained on pairs of at most {config.data.max_tokens} tokens a side with label "
+        f"smoothing {config.train.label_smoothing}, {config.train.epochs} epochs. Beam "
+        f"search: width {config.decode.beam_width}, GNMT length penalty "
+        f"{config.decode.length_penalty}. Evaluation took {results['seconds']:.0f} s.",
+        "",
+        "![learning curves](learning_curves.png)",
+        "",
+        "## Sample translations (first test sentences)",
+        "",
+    ]
+    if translations:
+        rows = [
+            [_escape(s), _escape(r[0]), _escape(g), _escape(b)]
+            for s, r, g, b in zip(
+                sources[:SAMPLES], refs[:SAMPLES], translations["greedy"], translations["beam"]
+            )
+        ]
+        lines += [markdown_table(["source", "reference", "greedy", "beam"], rows), ""]
+    if config.model.attention != "none" and sources:
+        lines += ["## Where the decoder looks", ""]
+        count = min(HEATMAPS, len(sources))
+        texts, ids, _ = pipeline.translate_sentences(translator, sources[:count])
+        for i in range(count):
+            name = f"attention-{i + 1}.png"
+            pipeline.show_attention(translator, sources[i], ids[i], report_dir / name)
+            lines += [f"`{_escape(sources[i])}` → `{_escape(texts[i])}`", "", f"![]({name})", ""]
+    (report_dir / "report.md").write_text("\n".join(lines), encoding="utf-8")

@@ -1,0 +1,259 @@
+"""The translation app: tokens, vocabularies, batches and BLEU against direct
+computations; every verb end to end on a small file of pairs; the export
+served without the project, equal to the in-process translations; one-line
+errors for bad input."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+
+from apps.translation.cli import cli
+
+TINY = [
+    "--set", "train.epochs=3",
+    "--set", "train.batch_size=16",
+    "--set", "train.jit_compile=false",
+    "--set", "model.units=32",
+    "--set", "model.embedding_dim=16",
+    "--set", "data.max_tokens=8",
+]  # fmt: skip
+
+NOUNS = {"perro": "dog", "gato": "cat", "libro": "book", "coche": "car", "pájaro": "bird"}
+COLOURS = {"rojo": "red", "azul": "blue", "verde": "green", "negro": "black", "blanco": "white"}
+NUMBERS = {"uno": "one", "dos": "two", "tres": "three", "cuatro": "four", "cinco": "five"}
+
+
+def _pairs():
+    """English<TAB>Spanish lines of a toy language: the adjective moves."""
+    lines = []
+    for n_es, n_en in NOUNS.items():
+        for c_es, c_en in COLOURS.items():
+            for k_es, k_en in NUMBERS.items():
+                lines.append(f"{k_en} {c_en} {n_en}.\t¿{k_es} {n_es} {c_es}?\tCC-BY toy")
+    return lines
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
+    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
+    (tmp_path / "pairs.tsv").write_text("\n".join(_pairs()) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def _invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+# -- pieces -------------------------------------------------------------------
+
+
+def test_help_does_not_import_tensorflow():
+    code = (
+        "import sys; from apps.translation.cli import cli; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "sentence,tokens",
+    [
+        ("¿Dónde está la biblioteca?", ["¿", "Dónde", "está", "la", "biblioteca", "?"]),
+        ("I don't know, Tom.", ["I", "don't", "know", ",", "Tom", "."]),
+        ("¡Hola! (Sí.)", ["¡", "Hola", "!", "(", "Sí", ".", ")"]),
+    ],
+)
+def test_tokens_round_trip(sentence, tokens):
+    from apps.translation.model import detokenize, tokenize, tokenize_all
+
+    assert tokenize_all([sentence]) == [tokens]
+    ragged = tokenize(tf.constant([sentence]))
+    assert detokenize(ragged).numpy()[0].decode("utf-8") == sentence
+    # Padding and special marks (empty strings) are skipped.
+    padded = tf.constant([[t.encode() for t in tokens] + [b"", b""]])
+    assert detokenize(padded).numpy()[0].decode("utf-8") == sentence
+
+
+def test_vocabulary_ids_tables_and_json():
+    from apps.translation.model import (
+        TARGET_SPECIALS,
+        UNK,
+        Vocabulary,
+        tokenize,
+    )
+
+    sentences = [["a", "b", "a"], ["c", "a", "b"], ["d"]]
+    vocabulary = Vocabulary.from_sentences(sentences, 6, TARGET_SPECIALS)
+    assert vocabulary.tokens == ["", "[UNK]", "[START]", "[END]", "a", "b"]
+    assert vocabulary.encode(["a", "b", "c", "[END]"]) == [4, 5, UNK, UNK]
+    table = vocabulary.table()
+    ids = table.lookup(tokenize(tf.constant(["a c b"]))).to_list()
+    assert ids == [vocabulary.encode(["a", "c", "b"])]
+    again = Vocabulary.from_json(vocabulary.to_json())
+    assert again.tokens == vocabulary.tokens and again.specials == vocabulary.specials
+
+
+def test_references_group_the_translations_of_one_source():
+    from apps.translation.pipeline import references
+    from datasets.translation_data import Pair
+
+    pairs = [
+        Pair("Go.", "Ve."),
+        Pair("Go.", "Vete."),
+        Pair("Hi.", "Hola."),
+        Pair("Leave.", "Vete."),
+    ]
+    assert references(pairs, "es-en") == (
+        ["Ve.", "Vete.", "Hola."],
+        [["Go."], ["Go.", "Leave."], ["Hi."]],
+    )
+    assert references(pairs, "en-es")[1] == [["Ve.", "Vete."], ["Hola."], ["Vete."]]
+
+
+def test_bleu_with_uneven_references_matches_sacrebleu():
+    import sacrebleu
+
+    from apps.translation.pipeline import bleu_scores
+
+    hyps = ["the cat sat on the mat", "a dog barked", "hello there"]
+    refs = [["the cat sat on the mat", "a cat sat"], ["the dog barked"], ["hi there", "hello"]]
+    got = bleu_scores(hyps, refs)
+    streams = [[r[0] for r in refs], [refs[0][1], None, refs[2][1]]]
+    assert got["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, streams).score)
+    assert got["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyps, streams).score)
+    assert bleu_scores([r[0] for r in refs], refs)["bleu"] == pytest.approx(100.0)
+
+
+def test_batches_pad_to_bucket_boundaries_and_keep_every_pair():
+    from apps.translation.pipeline import batched, bucket_boundaries, example_dataset
+
+    rng = np.random.default_rng(0)
+    sources = [list(rng.integers(2, 50, rng.integers(1, 16))) for _ in range(200)]
+    targets = [[2, *rng.integers(4, 50, rng.integers(1, 16)), 3] for _ in range(200)]
+    boundaries = bucket_boundaries(15)
+    seen = []
+    for (source, target_in), target_out in batched(
+        example_dataset(sources, targets), 8, 15, drop_remainder=False
+    ):
+        assert source.shape[1] + 1 in boundaries and target_in.shape == target_out.shape
+        assert target_in.shape[1] + 1 in boundaries
+        for s, t in zip(source.numpy(), target_out.numpy()):
+            seen.append((tuple(s[s > 0]), tuple(t[t > 0])))
+    expected = [(tuple(s), tuple(t[1:])) for s, t in zip(sources, targets)]
+    assert sorted(seen) == sorted(expected)
+
+
+# -- every verb ----------------------------------------------------------------
+
+
+def test_every_verb_on_a_small_file(home):
+    from apps.translation import pipeline
+    from seqlib.export.testing import run_isolated
+
+    data = str(home / "pairs.tsv")
+    result = _invoke("prepare", "--data", data)
+    assert result.exit_code == 0, result.output
+    assert "training pairs with at most 15 tokens a side" in result.output
+
+    result = _invoke("train", "--data", data, *TINY)
+    assert result.exit_code == 0, result.output
+    run = home / "runs" / "translation" / "cpu-small"
+    history = (run / "history.csv").read_text().splitlines()
+    assert len(history) == 4 and "val_loss" in history[0]
+    losses = [float(line.split(",")[1]) for line in history[1:]]
+    assert losses[-1] < losses[0]
+
+    # A variant trained for the comparison: no attention, reversed source.
+    variant = home / "runs" / "no-attention"
+    result = _invoke(
+        "train", "--data", data, *TINY, "--run-dir", str(variant),
+        "--set", "model.attention=none", "--set", "model.reverse_source=true",
+        "--set", "model.bidirectional=false",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+    result = _invoke("evaluate", "--compare", str(variant), "--limit", "10")
+    assert result.exit_code == 0, result.output
+    for row in ("| copy the source | - |", "| model | greedy |", "| model | beam 5 |"):
+        assert row in result.output
+    assert "| no attention, unidirectional, reversed source | beam 5 |" in result.output
+    report = home / "reports" / "translation"
+    for name in ("report.md", "metrics.json", "learning_curves.png", "attention-1.png"):
+        assert (report / name).is_file(), name
+    assert "BLEU" in (report / "report.md").read_text()
+
+    sentences = ["¿dos gato azul?", "¿cinco perro negro?", ""]
+    result = _invoke("translate", *sentences[:2], "--greedy")
+    assert result.exit_code == 0, result.output
+    assert len(result.output.split("\n")) == 3  # one line per sentence (maybe empty)
+    (home / "in.txt").write_text("\n".join(sentences[:2]) + "\n", encoding="utf-8")
+    png = home / "attention.png"
+    result = _invoke("translate", "--file", str(home / "in.txt"), "--show-attention", str(png))
+    assert result.exit_code == 0, result.output
+    assert png.stat().st_size > 1000
+
+    result = _invoke("export")
+    assert result.exit_code == 0, result.output
+    export_dir = home / "models" / "translation" / "1"
+    assert (export_dir / "saved_model.pb").is_file()
+    assert "translation" in (home / "models" / "models.config").read_text()
+
+    # The export translates as the run does, in a process that cannot import the project.
+    translator = pipeline.find_translator(None, run, home / "models")
+    expected, expected_ids, _ = pipeline.translate_sentences(translator, sentences)
+    assert expected[2] == ""
+    served = run_isolated(export_dir, {"text": np.array(sentences, dtype=object)})
+    assert [t.decode("utf-8") for t in served["translation"]] == expected
+    np.testing.assert_array_equal(served["ids"], np.stack(expected_ids))
+    greedy, _, _ = pipeline.translate_sentences(translator, sentences, greedy=True)
+    served = run_isolated(
+        export_dir, {"text": np.array(sentences, dtype=object)}, signature="greedy"
+    )
+    assert [t.decode("utf-8") for t in served["translation"]] == greedy
+    # The export through the command line, and the beam settings it cannot change.
+    result = _invoke("translate", "--model", str(export_dir), sentences[0])
+    assert result.exit_code == 0 and result.output.strip() == expected[0]
+    result = _invoke("translate", "--model", str(export_dir), "--beam", "2", sentences[0])
+    assert result.exit_code == 1 and "is an export" in result.output
+
+
+def test_translations_are_bounded_by_the_source_length(home):
+    from apps.translation import pipeline
+
+    data = str(home / "pairs.tsv")
+    assert _invoke("train", "--data", data, *TINY, "--set", "train.epochs=1").exit_code == 0
+    run = pipeline.Run(home / "runs" / "translation" / "cpu-small")
+    translator = run.translator()
+    decode = run.config().decode
+    for greedy in (True, False):
+        _, ids, _ = pipeline.translate_sentences(translator, ["¿uno gato?", "hola"], greedy)
+        limit = int(np.ceil(decode.max_length_ratio * 4)) + decode.max_length_extra
+        assert len(ids[0]) <= limit
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["translate", "hola"], "No trained model"),
+        (["translate"], "Give sentences"),
+        (["translate", "--greedy", "--beam", "3", "hola"], "contradict"),
+        (["train", "--set", "model.attention=transformer"], "attention"),
+        (["train", "--set", "data.direction=fr-en"], "direction"),
+        (["train", "--data", "missing.tsv"], "missing.tsv"),
+        (["prepare", "--data", "bad.tsv"], "bad.tsv:2"),
+        (["train", "--data", "pairs.tsv", "--set", "train.batch_size=512"], "batch"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):
+    (home / "bad.tsv").write_text("one\tuno\nno tab here\n", encoding="utf-8")
+    monkeypatch.chdir(home)
+    result = _invoke(*args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) <= 3  # click's usage line at most
