@@ -16,6 +16,7 @@ status 1; `SEQLIB_DEBUG=1` shows the traceback instead.
 
 import dataclasses
 import functools
+import importlib
 import os
 import pathlib
 import shutil
@@ -52,8 +53,16 @@ class App:
             raise ValueError(f"Expected one of {set(self.presets)}. Received: preset={preset!r}")
         return from_overrides(self.presets[preset], overrides)
 
-    def run_dir(self, preset=None):
+    def run_dir(self, preset=None, run_dir=None):
+        """`run_dir` when given (a `--run-dir`), else `runs/<app>/<preset>`."""
+        if run_dir:
+            return pathlib.Path(run_dir)
         return workdir() / "runs" / self.name / (preset or self.default_preset)
+
+    def pipeline(self):
+        """The app's `pipeline` module, imported on first use: TensorFlow loads
+        only when a verb runs, never for `--help`."""
+        return importlib.import_module(f"apps.{self.name}.pipeline")
 
     def data_dir(self):
         return workdir() / "data" / self.name
@@ -148,6 +157,17 @@ def train_overrides(strategy=None, mixed_precision=None, jit_compile=None):
     return overrides
 
 
+def preset_option(app: App):
+    """`--preset NAME`, for the verbs that read a trained run."""
+    return click.option(
+        "--preset",
+        type=click.Choice(list(app.presets)),
+        default=app.default_preset,
+        show_default=True,
+        help="Named configuration (picks runs/<app>/<preset>).",
+    )
+
+
 def run_dir_option(app: App):
     return click.option(
         "--run-dir",
@@ -196,3 +216,23 @@ def add_train_command(group, app: App, train_fn: Callable, data_options=(), doc=
     command = train_options(command)
     command = config_options(app)(command)
     return group.command(name="train")(command)
+
+
+def add_export_command(group, app: App):
+    """Adds the `export` verb every app has: `pipeline.export(run_dir, models_dir)`
+    writes `models/<app>/<next version>/` and `models/models.config`."""
+
+    def export(preset, run_dir, models_dir):
+        path = app.pipeline().export(app.run_dir(preset, run_dir), models_dir or app.models_dir())
+        click.echo(f"exported: {path}")
+
+    export.__doc__ = f"Write models/{app.name}/<next version>/ and models/models.config."
+    command = user_errors(export)
+    command = click.option(
+        "--models-dir",
+        type=click.Path(file_okay=False, path_type=pathlib.Path),
+        help="Default: models/.",
+    )(command)
+    command = run_dir_option(app)(command)
+    command = preset_option(app)(command)
+    return group.command(name="export")(command)

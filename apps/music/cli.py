@@ -5,7 +5,15 @@ import sys
 
 import click
 
-from apps.common.cli import App, add_train_command, config_options, run_dir_option, user_errors
+from apps.common.cli import (
+    App,
+    add_export_command,
+    add_train_command,
+    config_options,
+    preset_option,
+    run_dir_option,
+    user_errors,
+)
 from apps.music.config import PRESETS
 
 APP = App(name="music", presets=PRESETS)
@@ -14,17 +22,6 @@ DATA_HELP = (
     "Your own tunes instead of music21's corpus: an .abc file, or a folder searched for "
     "*.abc files. Files that cannot be read or hold no X: tune are reported and skipped."
 )
-
-
-def _pipeline():
-    # TensorFlow loads only when a verb runs, never for --help.
-    from apps.music import pipeline
-
-    return pipeline
-
-
-def _run_dir(preset, run_dir):
-    return run_dir or APP.run_dir(preset)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,19 +45,19 @@ def cli():
 def prepare(preset, overrides, data_path):
     """Read the tunes, make (or reuse) the saved split, and show it."""
     config = APP.config(preset, overrides)
-    click.echo(_pipeline().prepare(config, data_path))
+    click.echo(APP.pipeline().prepare(config, data_path))
 
 
 add_train_command(
     cli,
     APP,
-    lambda: _pipeline().train,
+    lambda: APP.pipeline().train,
     data_options=[click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)],
 )
 
 
 @cli.command()
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@preset_option(APP)
 @run_dir_option(APP)
 @click.option("--data", "data_path", type=click.Path(), help="Default: the run's data.")
 @click.option(
@@ -81,7 +78,7 @@ def evaluate(preset, run_dir, data_path, report_dir, tunes):
     from apps.music.report import MUSIC_HEADER, bpc_rows, music_rows
 
     report_dir = report_dir or APP.report_dir()
-    results = _pipeline().evaluate(_run_dir(preset, run_dir), report_dir, data_path, tunes)
+    results = APP.pipeline().evaluate(APP.run_dir(preset, run_dir), report_dir, data_path, tunes)
     click.echo(markdown_table(["system", "validation bpc", "test bpc"], bpc_rows(results)))
     click.echo()
     click.echo(markdown_table(MUSIC_HEADER, music_rows(results)))
@@ -124,14 +121,14 @@ def evaluate(preset, run_dir, data_path, report_dir, tunes):
     type=click.Path(exists=True),
     help="A run directory or an export (default: the trained run, else the newest export).",
 )
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@preset_option(APP)
 @user_errors
 def generate(num, prefix, temperature, top_k, top_p, length, seed, out_dir, model_path, preset):
     """Sample tunes; write each as ABC, MIDI and a piano roll, checked by music21.
 
     Tunes that music21 cannot read are kept and labelled INVALID.
     """
-    pipeline = _pipeline()
+    pipeline = APP.pipeline()
     out_dir = out_dir or APP.report_dir() / "samples"
     model, vocabulary = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir())
     tunes = pipeline.generate(
@@ -152,15 +149,7 @@ def generate(num, prefix, temperature, top_k, top_p, length, seed, out_dir, mode
     click.echo(f"{parsed} of {len(rows)} parsed by music21; files in {out_dir}/ (see tunes.md)")
 
 
-@cli.command()
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@run_dir_option(APP)
-@click.option("--models-dir", type=click.Path(file_okay=False), help="Default: models/.")
-@user_errors
-def export(preset, run_dir, models_dir):
-    """Write models/music/<next version>/ and models/models.config."""
-    path = _pipeline().export(_run_dir(preset, run_dir), models_dir or APP.models_dir())
-    click.echo(f"exported: {path}")
+add_export_command(cli, APP)
 
 
 def main():

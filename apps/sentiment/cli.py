@@ -5,7 +5,15 @@ import sys
 
 import click
 
-from apps.common.cli import App, add_train_command, config_options, run_dir_option, user_errors
+from apps.common.cli import (
+    App,
+    add_export_command,
+    add_train_command,
+    config_options,
+    preset_option,
+    run_dir_option,
+    user_errors,
+)
 from apps.sentiment.config import PRESETS
 
 APP = App(name="sentiment", presets=PRESETS)
@@ -14,17 +22,6 @@ DATA_HELP = (
     "Your own CSV instead of the tweets: Sentiment140's layout (no header; polarity 0/4 "
     "first, text last) or a header with `text` and `label` (0/1 or negative/positive)."
 )
-
-
-def _pipeline():
-    # TensorFlow loads only when a verb runs, never for --help.
-    from apps.sentiment import pipeline
-
-    return pipeline
-
-
-def _run_dir(preset, run_dir):
-    return run_dir or APP.run_dir(preset)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,13 +44,13 @@ def cli():
 def prepare(preset, overrides, data_file):
     """Fetch the data, make (or reuse) the saved split, and show it."""
     config = APP.config(preset, overrides)
-    click.echo(_pipeline().prepare(config, data_file))
+    click.echo(APP.pipeline().prepare(config, data_file))
 
 
 add_train_command(
     cli,
     APP,
-    lambda: _pipeline().train,
+    lambda: APP.pipeline().train,
     data_options=[
         click.option("--data", "data_file", type=click.Path(dir_okay=False), help=DATA_HELP)
     ],
@@ -61,7 +58,7 @@ add_train_command(
 
 
 @cli.command()
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@preset_option(APP)
 @run_dir_option(APP)
 @click.option(
     "--data", "data_file", type=click.Path(dir_okay=False), help="Default: the run's data."
@@ -77,7 +74,7 @@ def evaluate(preset, run_dir, data_file, report_dir):
     from apps.common.report import markdown_table
 
     report_dir = report_dir or APP.report_dir()
-    rows = _pipeline().evaluate(_run_dir(preset, run_dir), report_dir, data_file)
+    rows = APP.pipeline().evaluate(APP.run_dir(preset, run_dir), report_dir, data_file)
     click.echo(markdown_table(["system (test split)", "accuracy", "macro-F1"], rows))
     click.echo(f"report: {report_dir}/report.md")
 
@@ -93,7 +90,7 @@ def evaluate(preset, run_dir, data_file, report_dir):
     type=click.Path(exists=True),
     help="A run directory or an export (default: the trained run, else the newest export).",
 )
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@preset_option(APP)
 @user_errors
 def predict(texts, text_file, model_path, preset):
     """Print label, probability and text for TEXTS (or --file)."""
@@ -102,25 +99,13 @@ def predict(texts, text_file, model_path, preset):
         texts += [line.rstrip("\n") for line in text_file if line.strip()]
     if not texts:
         raise click.UsageError('Give texts to label, e.g. predict "what a day!", or --file FILE.')
-    pipeline = _pipeline()
+    pipeline = APP.pipeline()
     model = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir())
     for label, probability, text in pipeline.predict(model, texts):
         click.echo(f"{label}\t{probability:.3f}\t{text}")
 
 
-@cli.command()
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@run_dir_option(APP)
-@click.option(
-    "--models-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: models/.",
-)
-@user_errors
-def export(preset, run_dir, models_dir):
-    """Write models/sentiment/<next version>/ and models/models.config."""
-    path = _pipeline().export(_run_dir(preset, run_dir), models_dir or APP.models_dir())
-    click.echo(f"exported: {path}")
+add_export_command(cli, APP)
 
 
 def main():

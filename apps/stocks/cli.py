@@ -4,7 +4,15 @@ import sys
 
 import click
 
-from apps.common.cli import App, add_train_command, config_options, run_dir_option, user_errors
+from apps.common.cli import (
+    App,
+    add_export_command,
+    add_train_command,
+    config_options,
+    preset_option,
+    run_dir_option,
+    user_errors,
+)
 from apps.stocks.config import PRESETS
 
 APP = App(name="stocks", presets=PRESETS)
@@ -14,17 +22,6 @@ CSV_HELP = (
     "Open, High, Low, Close, Volume, optionally Adj Close, and a Ticker column for several "
     "series; oldest first."
 )
-
-
-def _pipeline():
-    # TensorFlow loads only when a verb runs, never for --help.
-    from apps.stocks import pipeline
-
-    return pipeline
-
-
-def _run_dir(preset, run_dir):
-    return run_dir or APP.run_dir(preset)
 
 
 def _csv_option(help_text=CSV_HELP):
@@ -52,14 +49,14 @@ def cli():
 def prepare(preset, overrides, csv):
     """Fetch the data, cut (or reuse) the saved split, and show it."""
     config = APP.config(preset, overrides)
-    click.echo(_pipeline().prepare(config, csv))
+    click.echo(APP.pipeline().prepare(config, csv))
 
 
-add_train_command(cli, APP, lambda: _pipeline().train, data_options=[_csv_option()])
+add_train_command(cli, APP, lambda: APP.pipeline().train, data_options=[_csv_option()])
 
 
 @cli.command()
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@preset_option(APP)
 @run_dir_option(APP)
 @_csv_option("Default: the data the run was trained on.")
 @click.option("--report-dir", type=click.Path(file_okay=False), help="Default: reports/stocks.")
@@ -69,7 +66,7 @@ def evaluate(preset, run_dir, csv, report_dir):
     from apps.common.report import markdown_table
 
     report_dir = report_dir or APP.report_dir()
-    tables = _pipeline().evaluate(_run_dir(preset, run_dir), report_dir, csv)
+    tables = APP.pipeline().evaluate(APP.run_dir(preset, run_dir), report_dir, csv)
     header, rows = tables["point"]
     click.echo(markdown_table(header, rows))
     click.echo()
@@ -98,7 +95,7 @@ def evaluate(preset, run_dir, csv, report_dir):
     type=click.Path(exists=True),
     help="A run directory or an export (default: the trained run, else the newest export).",
 )
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@preset_option(APP)
 @user_errors
 def predict(tickers, csv, horizon, model_path, preset):
     """Print the median forecast and its interval for each of the next days.
@@ -106,7 +103,7 @@ def predict(tickers, csv, horizon, model_path, preset):
     The dates are the weekdays after the last row; exchange holidays are not
     skipped. Prices are in the units of the last close.
     """
-    pipeline = _pipeline()
+    pipeline = APP.pipeline()
     model, run = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir())
     config = run.config() if run is not None else None
     predictions = pipeline.predict(
@@ -121,15 +118,7 @@ def predict(tickers, csv, horizon, model_path, preset):
             click.echo(f"  +{day:<3} {date.date()}  {median:>8.2f}   [{lower:.2f}, {upper:.2f}]")
 
 
-@cli.command()
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@run_dir_option(APP)
-@click.option("--models-dir", type=click.Path(file_okay=False), help="Default: models/.")
-@user_errors
-def export(preset, run_dir, models_dir):
-    """Write models/stocks/<next version>/ and models/models.config."""
-    path = _pipeline().export(_run_dir(preset, run_dir), models_dir or APP.models_dir())
-    click.echo(f"exported: {path}")
+add_export_command(cli, APP)
 
 
 def main():

@@ -5,7 +5,15 @@ import sys
 
 import click
 
-from apps.common.cli import App, add_train_command, config_options, run_dir_option, user_errors
+from apps.common.cli import (
+    App,
+    add_export_command,
+    add_train_command,
+    config_options,
+    preset_option,
+    run_dir_option,
+    user_errors,
+)
 from apps.translation.config import PRESETS
 
 APP = App(name="translation", presets=PRESETS)
@@ -14,17 +22,6 @@ DATA_HELP = (
     "Your own pairs instead of Tatoeba's: a UTF-8 file of tab-separated lines, "
     "english<TAB>other[<TAB>attribution] (the layout of manythings.org's files)."
 )
-
-
-def _pipeline():
-    # TensorFlow loads only when a verb runs, never for --help.
-    from apps.translation import pipeline
-
-    return pipeline
-
-
-def _run_dir(preset, run_dir):
-    return run_dir or APP.run_dir(preset)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,19 +45,19 @@ def cli():
 def prepare(preset, overrides, data_path):
     """Read the pairs, make (or reuse) the saved split, and show it."""
     config = APP.config(preset, overrides)
-    click.echo(_pipeline().prepare(config, data_path))
+    click.echo(APP.pipeline().prepare(config, data_path))
 
 
 add_train_command(
     cli,
     APP,
-    lambda: _pipeline().train,
+    lambda: APP.pipeline().train,
     data_options=[click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)],
 )
 
 
 @cli.command()
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@preset_option(APP)
 @run_dir_option(APP)
 @click.option("--data", "data_path", type=click.Path(), help="Default: the run's data.")
 @click.option(
@@ -87,8 +84,8 @@ def evaluate(preset, run_dir, data_path, compare, report_dir, limit):
     from apps.translation.report import results_table
 
     report_dir = report_dir or APP.report_dir()
-    results = _pipeline().evaluate(
-        _run_dir(preset, run_dir), report_dir, data_path, compare, limit, say=click.echo
+    results = APP.pipeline().evaluate(
+        APP.run_dir(preset, run_dir), report_dir, data_path, compare, limit, say=click.echo
     )
     click.echo(results_table(results))
     click.echo(f"report: {report_dir}/report.md")
@@ -120,7 +117,7 @@ def evaluate(preset, run_dir, data_path, compare, report_dir, limit):
     type=click.Path(exists=True),
     help="A run directory or an export (default: the trained run, else the newest export).",
 )
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
+@preset_option(APP)
 @user_errors
 def translate(
     sentences, file_path, beam, length_penalty, greedy, show_attention, model_path, preset
@@ -138,7 +135,7 @@ def translate(
         overrides["beam_width"] = beam
     if length_penalty is not None:
         overrides["length_penalty"] = length_penalty
-    pipeline = _pipeline()
+    pipeline = APP.pipeline()
     translator = pipeline.find_translator(
         model_path, APP.run_dir(preset), APP.models_dir(), overrides
     )
@@ -150,15 +147,7 @@ def translate(
         click.echo(f"attention: {show_attention}", err=True)
 
 
-@cli.command()
-@click.option("--preset", type=click.Choice(list(PRESETS)), default=APP.default_preset)
-@run_dir_option(APP)
-@click.option("--models-dir", type=click.Path(file_okay=False), help="Default: models/.")
-@user_errors
-def export(preset, run_dir, models_dir):
-    """Write models/translation/<next version>/ and models/models.config."""
-    path = _pipeline().export(_run_dir(preset, run_dir), models_dir or APP.models_dir())
-    click.echo(f"exported: {path}")
+add_export_command(cli, APP)
 
 
 def main():
