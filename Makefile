@@ -88,10 +88,10 @@ translation: $(STAMP)
 	@echo "report: reports/translation/report.md   export: models/translation/ (models/models.config)"
 	@echo 'try:    $(PY) -m apps.translation translate "¿Dónde está la biblioteca?"'
 
-# The seeds' claims, each model trained on the same budget (30,000 pairs, 2 epochs):
+# The seeds' claims, each model trained on the same budget (50,000 pairs, 2 epochs):
 # attention vs a fixed context vector, and, without attention, reversed vs normal source.
 ABLATION := runs/translation/ablation
-ABLATION_BUDGET := --set data.train_pairs=30000 --set train.epochs=2
+ABLATION_BUDGET := --set data.train_pairs=50000 --set train.epochs=2
 translation-ablations: $(STAMP)
 	$(PY) -m apps.translation prepare
 	$(PY) -m apps.translation train --resume --run-dir $(ABLATION)/attention $(ABLATION_BUDGET)

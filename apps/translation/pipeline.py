@@ -235,6 +235,10 @@ def train(config, run_dir, data_path=None, resume=False, verbose="auto"):
             max_tokens,
             drop_remainder=False,
         )
+        # Buckets hide the number of batches; keras wants it to end an evaluation
+        # without a warning.
+        batches = int(validation.reduce(0, lambda count, _: count + 1))
+        validation = validation.apply(tf.data.experimental.assert_cardinality(batches))
 
     return run_training(
         lambda: build_model(config, source_vocabulary.size, target_vocabulary.size),
@@ -257,15 +261,18 @@ def train(config, run_dir, data_path=None, resume=False, verbose="auto"):
 
 
 def bleu_scores(hypotheses, refs):
-    """sacreBLEU BLEU and chrF of hypotheses against lists of references
-    (any number per sentence)."""
-    import sacrebleu
+    """sacreBLEU BLEU and chrF of hypotheses against lists of references (any
+    number per sentence), with sacreBLEU's signature of the BLEU settings."""
+    from sacrebleu.metrics import BLEU, CHRF
 
     most = max(len(r) for r in refs)
     streams = [[r[k] if k < len(r) else None for r in refs] for k in range(most)]
-    bleu = sacrebleu.corpus_bleu(hypotheses, streams)
-    chrf = sacrebleu.corpus_chrf(hypotheses, streams)
-    return {"bleu": bleu.score, "chrf": chrf.score, "signature": str(bleu.format(signature=True))}
+    bleu, chrf = BLEU(), CHRF()
+    return {
+        "bleu": bleu.corpus_score(hypotheses, streams).score,
+        "chrf": chrf.corpus_score(hypotheses, streams).score,
+        "signature": str(bleu.get_signature()),
+    }
 
 
 def evaluate(run_dir, report_dir, data_path=None, compare=(), limit=0, say=print):

@@ -94,9 +94,9 @@ def write(report_dir, run, config, results, sources, refs, translations, transla
         "",
         results_table(results),
         "",
-        f"sacreBLEU signature: `{results['systems'][-1]['signature']}`. chrF: sacreBLEU's "
-        "chrF2. 'copy the source' outputs the source sentence unchanged: the floor that "
-        "names and numbers alone reach.",
+        f"sacreBLEU {results['systems'][-1]['signature']} (BLEU); chrF is sacreBLEU's "
+        "chrF2 on the same references. 'copy the source' outputs the source sentence "
+        "unchanged: the floor that names and numbers alone reach.",
         "",
         f"Model: {m.cell.upper()} {'bidirectional ' if m.bidirectional else ''}encoder "
         f"({m.encoder_layers} layer(s), {m.units} units), {m.decoder_layers}-layer decoder, "
@@ -125,10 +125,11 @@ def write(report_dir, run, config, results, sources, refs, translations, transla
         lines += [markdown_table(["source", "reference", "greedy", "beam"], rows), ""]
     if config.model.attention != "none" and sources:
         lines += ["## Where the decoder looks", ""]
-        count = min(HEATMAPS, len(sources))
-        texts, ids, _ = pipeline.translate_sentences(translator, sources[:count])
-        for i in range(count):
+        # Sentences long enough for the alignment (and its reordering) to show.
+        chosen = [s for s in sources if 6 <= len(s.split()) <= 12][:HEATMAPS] or sources[:1]
+        texts, ids, _ = pipeline.translate_sentences(translator, chosen)
+        for i, sentence in enumerate(chosen):
             name = f"attention-{i + 1}.png"
-            pipeline.show_attention(translator, sources[i], ids[i], report_dir / name)
-            lines += [f"`{_escape(sources[i])}` → `{_escape(texts[i])}`", "", f"![]({name})", ""]
+            pipeline.show_attention(translator, sentence, ids[i], report_dir / name)
+            lines += [f"`{_escape(sentence)}` → `{_escape(texts[i])}`", "", f"![]({name})", ""]
     (report_dir / "report.md").write_text("\n".join(lines), encoding="utf-8")

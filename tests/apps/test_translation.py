@@ -173,7 +173,7 @@ def test_every_verb_on_a_small_file(home):
     result = _invoke(
         "train", "--data", data, *TINY, "--run-dir", str(variant),
         "--set", "model.attention=none", "--set", "model.reverse_source=true",
-        "--set", "model.bidirectional=false",
+        "--set", "model.bidirectional=false", "--set", "train.epochs=1",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
 
