@@ -11,6 +11,9 @@
 - `datasets.translation_data`, `datasets.tatoeba_pairs`: Tatoeba's English-Spanish
   pairs and users' TSV files, split so that no test sentence appears in training;
   the TFDS builder.
+- `datasets.caption_data`: users' Flickr8k and COCO copies, paths and captions split by image.
+- `datasets.scenes`: generated shape scenes with exact captions and held-out colour-shape pairs.
+- `datasets.scene_captions`: the scenes' TFDS builder.
 
 Everything downloaded or built goes under `$SEQLIB_DATA` (default `<repo>/data`).
 """

@@ -1,0 +1,266 @@
+import keras
+from keras import ops
+
+from seqlib.attention.bahdanau_attention import BahdanauAttention
+from seqlib.cells.gru_cell import GRUCell
+from seqlib.cells.lstm_cell import LSTMCell
+from seqlib.models.components import check_choice
+
+CELLS = {"gru": GRUCell, "lstm": LSTMCell}
+
+
+@keras.saving.register_keras_serializable(package="seqlib")
+class ShowAttendTell(keras.Model):
+    """A recurrent decoder that attends over a grid of features: "Show, Attend
+    and Tell" (Xu et al. 2015, https://arxiv.org/abs/1502.03044).
+
+    An `encoder` (say a CNN) turns the input into `L` annotation vectors
+    `a_1..a_L` (a `(batch, h, w, C)` grid is flattened to `L = h * w`). Then,
+    at every step `t`, with soft ("deterministic") attention:
+
+    ```
+    h_0, c_0 = tanh(W_init mean_i a_i)                     # the initial state
+    alpha_t  = softmax_i(v^T tanh(W_h h_{t-1} + W_a a_i))  # Bahdanau attention
+    z_t      = sigmoid(w_beta h_{t-1}) * sum_i alpha_ti a_i  # gated context
+    h_t      = cell([E y_{t-1}; z_t], h_{t-1})
+    p(y_t)   = softmax(W_o (E y_{t-1} + L_h h_t + L_z z_t))  # deep output
+    ```
+
+    The annotations of a CNN say what is at a place but hardly where it is,
+    and a weighted sum of them forgets it altogether; with `positions=True`
+    a learned vector per grid cell is added to `a_i` (as ViT does), so the
+    context can tell "above" from "below".
+
+    Training adds the doubly stochastic attention regulariser of the paper,
+    `lambda * sum_i (1 - sum_t alpha_ti)^2` averaged over the batch (the sum
+    over `t` runs over the target's real tokens): it asks the decoder to look
+    at every part of the image about once over the whole caption.
+
+    Token ids: `pad_id` pads targets; `target_in` starts with `start_id`.
+
+    Args:
+        vocab_size: int. Size of the output vocabulary.
+        encoder: A keras layer from the model's input to `(batch, h, w, C)` or
+            `(batch, L, C)` features, or `None` when the input is the features.
+        embedding_dim: int. Size of the word embedding.
+        units: int. Size of the recurrent state.
+        attention_units: int. Hidden size of the attention score.
+        cell: `"gru"` or `"lstm"`: the seqlib cell of the decoder.
+        gate: bool. Scale the context by the gate `beta_t`.
+        positions: bool. Add a learned embedding of each grid cell to its
+            features (needs a fixed grid size).
+        doubly_stochastic: float. `lambda`; 0 switches the regulariser off.
+        dropout: float. Dropout before the output layer.
+        start_id, end_id, pad_id: ints. Special target ids.
+        **kwargs: `keras.Model` keyword arguments, such as `name`.
+
+    Call arguments:
+        inputs: `(images, target_in)`: the encoder's input and int
+            `(batch, T)` targets shifted right (teacher forcing).
+        training: bool.
+        return_attention: bool. Also return `alpha` `(batch, T, L)`.
+
+    Returns:
+        Logits `(batch, T, vocab_size)`, or `(logits, alpha)`.
+
+    Example:
+
+    ```python
+    model = ShowAttendTell(vocab_size=30, encoder=None, units=32)
+    features = np.random.rand(2, 4, 4, 16).astype("float32")   # a 4 x 4 grid
+    logits = model((features, np.array([[1, 5, 6], [1, 7, 0]])))  # (2, 3, 30)
+    best = model.generate(features, method="beam", beam_width=3, max_length=10)
+    ```
+    """
+
+    def __init__(
+        self,
+        vocab_size,
+        encoder=None,
+        embedding_dim=64,
+        units=128,
+        attention_units=128,
+        cell="gru",
+        gate=True,
+        positions=True,
+        doubly_stochastic=1.0,
+        dropout=0.0,
+        start_id=1,
+        end_id=2,
+        pad_id=0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_choice("cell", cell, tuple(CELLS))
+        self.vocab_size = vocab_size
+        self.encoder = encoder
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.attention_units = attention_units
+        self.cell_type = cell
+        self.gate = gate
+        self.positions = positions
+        self.doubly_stochastic = float(doubly_stochastic)
+        self.dropout = dropout
+        self.start_id = start_id
+        self.end_id = end_id
+        self.pad_id = pad_id
+
+        self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.cell = CELLS[cell](units, name="decoder_cell")
+        self.attention = BahdanauAttention(attention_units, name="attention")
+        self.init_states = [
+            keras.layers.Dense(units, activation="tanh", name=f"init_{i}")
+            for i in range(2 if cell == "lstm" else 1)
+        ]
+        self.gate_layer = keras.layers.Dense(1, activation="sigmoid", name="gate")
+        self.state_to_output = keras.layers.Dense(embedding_dim, name="state_to_output")
+        self.context_to_output = keras.layers.Dense(
+            embedding_dim, use_bias=False, name="context_to_output"
+        )
+        self.output_projection = keras.layers.Dense(vocab_size, name="output_projection")
+        self.dropout_layer = keras.layers.Dropout(dropout)
+
+    # -- encoder --------------------------------------------------------------
+
+    def encode(self, images, training=False):
+        """The annotation vectors `(batch, L, C)` of the input."""
+        features = images if self.encoder is None else self.encoder(images, training=training)
+        if len(features.shape) == 4:
+            shape = ops.shape(features)
+            features = ops.reshape(features, (shape[0], shape[1] * shape[2], features.shape[-1]))
+        if self.positions:
+            if not self.cell.built:
+                self._build_decoder(features.shape[-1], features.shape[1])
+            features = features + ops.cast(self.position_embedding, features.dtype)[None]
+        return features
+
+    def initial_decoder_state(self, images, training=False):
+        """The decoding state after encoding `images`: a dict of tensors whose
+        leading axis is the batch, as `seqlib.decoding` expects."""
+        memory = self.encode(images, training=training)
+        if not self.cell.built:
+            self._build_decoder(memory.shape[-1], memory.shape[1])
+        mean = ops.mean(memory, axis=1)
+        return {
+            "states": [layer(mean) for layer in self.init_states],
+            "memory": memory,
+            "keys": self.attention.precompute_key(memory),
+        }
+
+    def _build_decoder(self, feature_dim, cells):
+        if self.positions:
+            if cells is None:
+                raise ValueError(
+                    "positions=True needs a grid of known size: give inputs of a fixed "
+                    "height and width, or pass positions=False."
+                )
+            self.position_embedding = self.add_weight(
+                shape=(cells, feature_dim),
+                initializer=keras.initializers.RandomNormal(stddev=0.02),
+                name="position_embedding",
+            )
+        self.embedding.build((None,))
+        self.cell.build((None, self.embedding_dim + feature_dim))
+        self.attention.build((None, self.units), (None, None, feature_dim))
+        for layer in self.init_states:
+            layer.build((None, feature_dim))
+        self.gate_layer.build((None, self.units))
+        self.state_to_output.build((None, self.units))
+        self.context_to_output.build((None, feature_dim))
+        self.output_projection.build((None, self.embedding_dim))
+
+    # -- decoder --------------------------------------------------------------
+
+    def _step(self, ids, state, training=False):
+        """One step: `(logits, new_state, alpha)` from the previous ids `(batch,)`."""
+        h = state["states"][0]
+        context, alpha = self.attention(
+            h, state["memory"], precomputed_key=state["keys"], training=training
+        )
+        if self.gate:
+            context = self.gate_layer(h) * context
+        embedded = self.embedding(ids)  # (batch, emb)
+        x = ops.concatenate([embedded, context], axis=-1)
+        h, states = self.cell(x, list(state["states"]), training=training)
+        deep = embedded + self.state_to_output(h) + self.context_to_output(context)
+        logits = self.output_projection(self.dropout_layer(deep, training=training))
+        return logits, dict(state, states=list(states)), alpha
+
+    def decoder_step(self, ids, state, time=None):
+        """`step_fn` of `seqlib.decoding`: the logits of the token after `ids`."""
+        logits, state, _ = self._step(ids, state)
+        return ops.cast(logits, "float32"), state
+
+    def call(self, inputs, training=None, return_attention=False):
+        images, target_in = inputs
+        state = self.initial_decoder_state(images, training=training)
+        target_in = ops.convert_to_tensor(target_in)
+        steps = target_in.shape[1]
+        if steps is None:
+            raise ValueError(
+                "Expected targets of a fixed length (the decoder loop is unrolled): pad "
+                f"them to a constant length. Received: target_in.shape={target_in.shape}"
+            )
+        logits, alphas = [], []
+        for t in range(steps):
+            step_logits, state, alpha = self._step(target_in[:, t], state, training=training)
+            logits.append(step_logits)
+            alphas.append(alpha)
+        logits = ops.stack(logits, axis=1)  # (batch, T, vocab)
+        alphas = ops.stack(alphas, axis=1)  # (batch, T, L)
+        if training and self.doubly_stochastic:
+            # Real target positions: the start token and every non-pad token.
+            real = ops.cast(ops.not_equal(target_in, self.pad_id), alphas.dtype)
+            real = ops.where(ops.arange(steps)[None, :] == 0, 1.0, real)
+            coverage = ops.sum(alphas * real[:, :, None], axis=1)  # (batch, L)
+            penalty = ops.mean(ops.sum(ops.square(1.0 - coverage), axis=-1))
+            self.add_loss(self.doubly_stochastic * ops.cast(penalty, "float32"))
+        if return_attention:
+            return logits, alphas
+        return logits
+
+    def generate(self, images, method="beam", max_length=20, beam_width=3, length_penalty=0.0):
+        """Decodes captions with `seqlib.decoding` (`"greedy"` or `"beam"`)."""
+        from seqlib import decoding
+
+        check_choice("method", method, ("greedy", "beam"))
+        state = self.initial_decoder_state(images)
+        start_ids = ops.full((ops.shape(state["memory"])[0],), self.start_id, dtype="int32")
+        common = dict(
+            step_fn=self.decoder_step,
+            initial_state=state,
+            start_ids=start_ids,
+            end_id=self.end_id,
+            max_length=max_length,
+        )
+        if method == "greedy":
+            return decoding.greedy_search(**common)
+        return decoding.beam_search(**common, beam_width=beam_width, length_penalty=length_penalty)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocab_size": self.vocab_size,
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "embedding_dim": self.embedding_dim,
+                "units": self.units,
+                "attention_units": self.attention_units,
+                "cell": self.cell_type,
+                "gate": self.gate,
+                "positions": self.positions,
+                "doubly_stochastic": self.doubly_stochastic,
+                "dropout": self.dropout,
+                "start_id": self.start_id,
+                "end_id": self.end_id,
+                "pad_id": self.pad_id,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config.get("encoder"))
+        return cls(**config)
