@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 PYTEST_WORKERS ?= 2
 
 .PHONY: help install test test-all lint bench diagnostics sentiment stocks music translation \
-	translation-ablations clean
+	translation-ablations captioning clean
 
 help:
 	@echo "make sentiment    the main job (end to end)"
@@ -16,6 +16,7 @@ help:
 	@echo "make music        character-level ABC tunes (end to end)"
 	@echo "make translation  Spanish -> English seq2seq with attention and beam search (end to end)"
 	@echo "make translation-ablations  attention vs none, reversed vs normal source, one budget"
+	@echo "make captioning   image captioning (Show, Attend and Tell) on generated scenes (end to end)"
 	@echo "make test         fast test tier"
 	@echo "make test-all     fast + slow tiers"
 	@echo "make lint         ruff"
@@ -106,6 +107,17 @@ translation-ablations: $(STAMP)
 	    --compare $(ABLATION)/no-attention --compare $(ABLATION)/no-attention-uni \
 	    --compare $(ABLATION)/no-attention-uni-reversed --report-dir reports/translation/ablations
 	@echo "report: reports/translation/ablations/report.md"
+
+# Captioning end to end on the default preset: the generated scenes (and their TFDS
+# dataset), training (resumed if interrupted), BLEU-1..4 and exact match of greedy
+# and beam search on the held-out compositions of the test split, the export.
+captioning: $(STAMP)
+	$(PY) -m apps.captioning prepare
+	$(PY) -m apps.captioning train --resume
+	$(PY) -m apps.captioning evaluate
+	$(PY) -m apps.captioning export
+	@echo "report: reports/captioning/report.md   export: models/captioning/ (models/models.config)"
+	@echo 'try:    $(PY) -m apps.captioning caption data/captioning/scenes-64/test/000000.png --show-attention reports/captioning/try'
 
 clean:
 	rm -rf $(VENV) reports bench/results runs models

@@ -1,0 +1,3 @@
+from apps.captioning.cli import main
+
+main()

@@ -1,0 +1,277 @@
+"""Images, tokens, the Show-Attend-Tell model and the in-graph captioner.
+
+Pixels and words are both handled inside the TensorFlow graph, so training,
+`caption` and TensorFlow Serving see the same numbers and a served model
+needs no Python:
+
+- an image is encoded bytes (PNG or JPEG) -> `tf.io.decode_image` (3
+  channels) -> resized to `image_size x image_size` -> floats in [0, 1]
+  (`decode_image`);
+- a caption is lowercased (`normalize`) and cut by the translation app's
+  `tokenize` (a space around every punctuation mark, then a split on
+  spaces); the ids come from the same `Vocabulary` class.
+
+Ids: 0 pads, 1 is `[UNK]`, 2 starts and 3 ends a caption.
+"""
+
+import pathlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from apps.captioning.config import BACKBONE_STRIDE
+from apps.translation.model import (
+    END,
+    PAD,
+    START,
+    TARGET_SPECIALS,
+    UNK,
+    detokenize,
+    tokenize,
+)
+from seqlib.models import ShowAttendTell
+
+SPECIALS = TARGET_SPECIALS
+# MobileNetV2's last layer of stride 16: a 6 x 6 grid of 576 features at 96 px.
+BACKBONE_LAYER = "block_13_expand_relu"
+
+
+# -- images -------------------------------------------------------------------
+
+
+def decode_image(data, image_size):
+    """Encoded PNG or JPEG bytes (a scalar string tensor) -> float32
+    `(image_size, image_size, 3)` in [0, 1]. Grey images get 3 channels;
+    an image of another size is resized (bilinear, antialiased when it
+    shrinks); an image of the right size is left as it is."""
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    image = tf.image.resize(image, [image_size, image_size], antialias=True)
+    image = tf.clip_by_value(image / 255.0, 0.0, 1.0)
+    return tf.ensure_shape(image, [image_size, image_size, 3])
+
+
+def decode_images(data, image_size):
+    """`decode_image` over a batch `(batch,)` of encoded images."""
+    return tf.map_fn(
+        lambda one: decode_image(one, image_size),
+        data,
+        fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.float32),
+    )
+
+
+# -- tokens -------------------------------------------------------------------
+
+
+def normalize(texts, lowercase=True):
+    """The text a caption's tokens are cut from: lowercased (UTF-8) when asked."""
+    texts = tf.convert_to_tensor(texts, tf.string)
+    return tf.strings.lower(texts, encoding="utf-8") if lowercase else texts
+
+
+def tokenize_captions(texts, lowercase=True, batch_size=4096):
+    """Python lists of tokens (str) of `texts`, cut in the graph."""
+    out = []
+    for i in range(0, len(texts), batch_size):
+        ragged = tokenize(normalize(tf.constant(texts[i : i + batch_size], tf.string), lowercase))
+        out.extend([t.decode("utf-8") for t in row] for row in ragged.to_list())
+    return out
+
+
+def frame(ids, max_tokens):
+    """`[START] ids [END]` right-padded with `PAD` to `max_tokens + 2` ids
+    (the decoder's loop is unrolled: every target has that one length)."""
+    framed = [START, *ids[:max_tokens], END]
+    return framed + [PAD] * (max_tokens + 2 - len(framed))
+
+
+# -- the model ----------------------------------------------------------------
+
+
+def build_encoder(model_config, image_size):
+    """The image encoder: `(batch, S, S, 3)` in [0, 1] -> a `(batch, h, w, C)` grid."""
+    m = model_config
+    if m.encoder == "cnn":
+        layers = [keras.layers.Rescaling(2.0, offset=-1.0, name="to_signed")]
+        for stage, filters in enumerate(m.cnn_filters, start=1):
+            for part in "ab":
+                layers.append(
+                    keras.layers.Conv2D(
+                        filters, 3, padding="same", activation="relu", name=f"conv{stage}{part}"
+                    )
+                )
+            layers.append(keras.layers.MaxPooling2D(2, name=f"pool{stage}"))
+        return keras.Sequential(layers, name="encoder")
+    return _mobilenet(m.backbone_weights, image_size)
+
+
+def _mobilenet(weights_path, image_size):
+    path = pathlib.Path(weights_path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"model.backbone_weights: no such file {path} (MobileNetV2 weights are read "
+            "from a local file, never downloaded)"
+        )
+    base = keras.applications.MobileNetV2(
+        input_shape=(image_size, image_size, 3), include_top=False, weights=None
+    )
+    try:
+        base.load_weights(str(path))
+    except Exception as error:  # h5py and keras raise many kinds for a wrong file.
+        raise ValueError(
+            f"model.backbone_weights: {path} does not hold MobileNetV2 (alpha 1.0, no top) "
+            f"weights ({' '.join(str(error).split())[:200]})"
+        ) from None
+    inputs = keras.Input((image_size, image_size, 3))
+    features = keras.Model(base.input, base.get_layer(BACKBONE_LAYER).output, name="mobilenet_v2")
+    features.trainable = False  # frozen: batch norm keeps its statistics
+    outputs = features(keras.layers.Rescaling(2.0, offset=-1.0)(inputs), training=False)
+    return keras.Model(inputs, outputs, name="encoder")
+
+
+def grid_size(config):
+    """`(h, w)`: the encoder's grid for the config's image size."""
+    size = config.data.image_size
+    if config.model.encoder == "cnn":
+        side = size // 2 ** len(config.model.cnn_filters)
+    else:
+        side = size // BACKBONE_STRIDE
+    return side, side
+
+
+def build_model(config, vocabulary_size):
+    """The `ShowAttendTell` of `config.model` over `build_encoder`'s grid."""
+    m = config.model
+    return ShowAttendTell(
+        vocab_size=vocabulary_size,
+        encoder=build_encoder(m, config.data.image_size),
+        embedding_dim=m.embedding_dim,
+        units=m.units,
+        attention_units=m.attention_units,
+        cell=m.cell,
+        gate=m.gate,
+        positions=m.positions,
+        doubly_stochastic=m.doubly_stochastic,
+        dropout=m.dropout,
+        start_id=START,
+        end_id=END,
+        pad_id=PAD,
+        name="show_attend_tell",
+    )
+
+
+class TokenCrossEntropy(keras.metrics.Metric):
+    """The mean negative log-likelihood per real target token (padding left
+    out, no label smoothing, no regulariser): the number the learning curves
+    compare between training and validation."""
+
+    def __init__(self, name="cross_entropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_variable((), initializer="zeros", name="total")
+        self.count = self.add_variable((), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = keras.ops.cast(y_true, "int32")
+        log_probs = keras.ops.log_softmax(keras.ops.cast(y_pred, "float32"), axis=-1)
+        nll = -keras.ops.take_along_axis(log_probs, y_true[..., None], axis=-1)[..., 0]
+        real = keras.ops.cast(keras.ops.not_equal(y_true, PAD), "float32")
+        self.total.assign_add(keras.ops.sum(nll * real))
+        self.count.assign_add(keras.ops.sum(real))
+
+    def result(self):
+        return self.total / keras.ops.maximum(self.count, 1.0)
+
+
+def build_variables(model, image_size):
+    """Creates every variable of `model` (one step on a blank image)."""
+    images = np.zeros((1, image_size, image_size, 3), np.float32)
+    model((images, np.full((1, 1), START, np.int32)), training=False)
+    return model
+
+
+class Captioner(tf.Module):
+    """Image bytes in, captions out: decoding, resizing, the encoder, the
+    search and the words in one graph. `caption` and the SavedModel both run it.
+
+    Args:
+        model: A built `ShowAttendTell`.
+        vocabulary: Its `Vocabulary`.
+        image_size: The side images are resized to.
+        grid: `(h, w)` of the encoder's grid.
+        decode: A `DecodeConfig`: beam width, length penalty, length limit.
+    """
+
+    def __init__(self, model, vocabulary, image_size, grid, decode):
+        super().__init__()
+        self.model = model
+        self.image_size = int(image_size)
+        self.grid = tf.constant(grid, tf.int32)
+        # Padding and the start and end marks print as nothing (`detokenize`
+        # drops empty tokens); an unknown word shows as `[UNK]`.
+        words = ["" for _ in range(vocabulary.specials)]
+        words[UNK] = "[UNK]"
+        words += vocabulary.tokens[vocabulary.specials :]
+        self.words = tf.constant(words, tf.string)
+        self.beam_width = int(decode.beam_width)
+        self.length_penalty = float(decode.length_penalty)
+        self.steps = int(decode.max_length) + 1  # the words and the end mark
+
+    def images(self, image):
+        """`(batch, S, S, 3)` floats of encoded images `(batch,)`."""
+        return decode_images(image, self.image_size)
+
+    def _decode(self, image, method, beam_width=1):
+        result = self.model.generate(
+            self.images(image),
+            method=method,
+            max_length=self.steps,
+            beam_width=beam_width,
+            length_penalty=self.length_penalty,
+        )
+        ids, scores = result.ids, result.scores
+        if method == "beam":
+            ids, scores = ids[:, 0], scores[:, 0]  # the best hypothesis
+        return {
+            "caption": detokenize(tf.gather(self.words, ids)),
+            "ids": ids,
+            "score": scores,
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image")])
+    def beam(self, image):
+        """Beam search (the config's width and length penalty): `caption`
+        `(batch,)` string, `ids` `(batch, T)`, `score` (log-probability)."""
+        return self._decode(image, "beam", self.beam_width)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image")])
+    def greedy(self, image):
+        """Greedy search; outputs as `beam`'s."""
+        return self._decode(image, "greedy")
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="image"),
+            tf.TensorSpec([None, None], tf.int32, name="ids"),
+        ]
+    )
+    def attention(self, image, ids):
+        """Where the decoder looked while it emitted `ids` (the ids of a
+        caption, end included, padded with 0 or the end id): `weights`
+        `(batch, T, h * w)` over the grid cells (row-major), `tokens`
+        `(batch, T)` (the words, `[END]`; empty strings pad) and `grid` `(h, w)`."""
+        steps = tf.shape(ids)[1]
+        # The decoder's loop is unrolled: feed it a fixed length, keep the first T steps.
+        fixed = ids[:, : self.steps]
+        fixed = tf.pad(fixed, [[0, 0], [0, self.steps - tf.shape(fixed)[1]]])
+        fixed = tf.reshape(fixed, [-1, self.steps])
+        target_in = tf.concat([tf.fill([tf.shape(ids)[0], 1], START), fixed[:, :-1]], axis=1)
+        _, weights = self.model(
+            (self.images(image), target_in), training=False, return_attention=True
+        )
+        words = tf.concat([self.words[:END], ["[END]"], self.words[END + 1 :]], 0)
+        steps = tf.minimum(steps, self.steps)
+        return {
+            "weights": tf.cast(weights[:, :steps], tf.float32),
+            "tokens": tf.gather(words, ids[:, :steps]),
+            "grid": self.grid,
+        }

@@ -1,0 +1,222 @@
+"""The captioning report: `reports/captioning/report.md` and its figures.
+
+`report.md` holds the BLEU-1..4 / exact-match table of the baseline and of
+greedy and beam search on the same test images (with sacreBLEU's
+signature), the config and commit, learning curves, sample test images with
+their reference, greedy and beam captions, and attention grids; `metrics.json`
+the numbers.
+"""
+
+import io
+import json
+import pathlib
+
+import numpy as np
+
+from apps.common.report import git_commit, markdown_table, plot_history, read_history
+
+SAMPLES = 8
+GRIDS = 3
+COLUMNS = 5  # panels per row of an attention grid
+
+
+def results_table(results):
+    """The markdown table of every system: search, BLEU-1..4, exact match, speed."""
+    rows = []
+    for system in results["systems"]:
+        speed = system.get("images_per_second")
+        rows.append(
+            [
+                system["name"],
+                system["method"],
+                *(f"{system[f'bleu{n}']:.3f}" for n in (1, 2, 3, 4)),
+                f"{system['exact_match']:.3f}",
+                f"{speed:.0f}" if speed else "-",
+            ]
+        )
+    header = ["system", "search", "BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "exact match"]
+    return markdown_table([*header, "images/s"], rows)
+
+
+def _pixels(image):
+    """An RGB uint8 array of encoded image bytes."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as opened:
+        return np.asarray(opened.convert("RGB"))
+
+
+def attention_png(image, weights, tokens, grid, path, title=None):
+    """The image, then one panel per word of the caption: the image with the
+    word's attention over the `grid` (`(h, w)`; `weights` `(T, h * w)`)
+    stretched smoothly across it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pixels = _pixels(image)
+    height, width = pixels.shape[:2]
+    tokens = list(tokens)
+    if "[END]" in tokens:
+        tokens = tokens[: tokens.index("[END]") + 1]
+    maps = np.asarray(weights, np.float32)[: len(tokens)].reshape(len(tokens), *grid)
+    panels = 1 + len(tokens)
+    rows = -(-panels // COLUMNS)
+    fig, axes = plt.subplots(rows, COLUMNS, figsize=(2.0 * COLUMNS, 2.1 * rows + 0.3))
+    axes = np.atleast_1d(axes).ravel()
+    for ax in axes:
+        ax.axis("off")
+    axes[0].imshow(pixels)
+    axes[0].set_title("image", fontsize=9)
+    for ax, token, alpha in zip(axes[1:], tokens, maps):
+        ax.imshow(pixels)
+        # Each cell covers its share of the image; bilinear smoothing between cells.
+        ax.imshow(
+            alpha / max(float(alpha.max()), 1e-8),
+            cmap="gray",
+            alpha=0.6,
+            extent=(0, width, height, 0),
+            interpolation="bilinear",
+            vmin=0.0,
+            vmax=1.0,
+        )
+        ax.set_title(f"{token} ({alpha.max():.2f})", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _by_shapes(results):
+    """Lines of the exact-match table by number of shapes (scenes only)."""
+    by_shapes = results.get("exact_match_by_shapes")
+    if not by_shapes:
+        return []
+    counts = sorted(next(iter(by_shapes.values())), key=int)
+    rows = [[method, *(f"{by_shapes[method][k][0]:.3f}" for k in counts)] for method in by_shapes]
+    header = [
+        "search",
+        *(f"{k} shape{'s' if k != '1' else ''} ({by_shapes['beam'][k][1]})" for k in counts),
+    ]
+    return [
+        "Exact match by the number of shapes in the scene (test images in brackets):",
+        "",
+        markdown_table(header, rows),
+        "",
+    ]
+
+
+def _escape(text):
+    return text.replace("|", "\\|")
+
+
+def _thumbnail(image, path, side=128):
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as opened:
+        picture = opened.convert("RGB")
+        scale = side / max(picture.size)
+        if scale < 1:
+            picture = picture.resize((round(picture.width * scale), round(picture.height * scale)))
+        elif picture.width < side // 2:
+            picture = picture.resize((picture.width * 2, picture.height * 2), Image.NEAREST)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        picture.save(path)
+
+
+def write(report_dir, run, config, results, test, images, captions, captioner):
+    """Writes `report.md`, `metrics.json`, `learning_curves.png`, thumbnails of
+    the first test images (`samples/`) and attention grids (`attention-<i>.png`)."""
+    from apps.captioning import pipeline
+
+    report_dir = pathlib.Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "metrics.json").write_text(json.dumps(results, indent=1) + "\n")
+    history = read_history(run.path / "history.csv")
+    m, t, d = config.model, config.train, config.decode
+    plot_history(
+        history,
+        report_dir / "learning_curves.png",
+        metrics=("loss", "cross_entropy"),
+        title="loss (training adds the doubly stochastic penalty) and cross-entropy per token"
+        if m.doubly_stochastic
+        else "loss and cross-entropy per token",
+    )
+    systems = results["systems"]
+    test_note = (
+        "Test split: generated scenes, each holding at least one colour-shape pair never "
+        "seen in training (held-out compositions); one exact caption per image."
+        if results["scenes"]
+        else "Every caption of a test image is a reference."
+    )
+    encoder = (
+        f"a CNN of {len(m.cnn_filters)} stages {m.cnn_filters}"
+        if m.encoder == "cnn"
+        else "a frozen MobileNetV2 (cut at stride 16)"
+    )
+    lines = [
+        "# Image captioning: Show, Attend and Tell",
+        "",
+        f"Commit `{git_commit()}`, run `{run.path}`. Data: {results['data']}. {test_note} "
+        f"{results['test_images']:,} test images, {results['test_captions']:,} reference "
+        "captions.",
+        "",
+        results_table(results),
+        "",
+        f"BLEU: sacreBLEU `{systems[-1]['signature']}` with `max_ngram_order` 1 to 4 "
+        "(corpus level, every caption of an image a reference), as fractions. Exact match: "
+        "the share of images whose caption equals a reference word for word. The baseline "
+        f"writes the most frequent training caption for every image: `{systems[0]['caption']}`.",
+        "",
+        f"Model: {encoder} over {config.data.image_size} px images "
+        f"({'learned cell positions, ' if m.positions else ''}a "
+        f"{'gated ' if m.gate else ''}Bahdanau attention of {m.attention_units} units) and a "
+        f"{m.cell.upper()} decoder of {m.units} units with {m.embedding_dim}-dimensional "
+        f"word embeddings; doubly stochastic regulariser lambda = {m.doubly_stochastic:g}; "
+        f"dropout {m.dropout}. Trained {t.epochs} epochs, batch {t.batch_size}, "
+        f"{t.optimizer} at {t.learning_rate:g} ({t.lr_schedule}), label smoothing "
+        f"{t.label_smoothing}, on captions of at most {config.data.max_tokens} tokens. "
+        f"Beam search: width {d.beam_width}, GNMT length penalty {d.length_penalty:g}, at "
+        f"most {d.max_length} words. Evaluation took {results['seconds']:.0f} s.",
+        "",
+        *_by_shapes(results),
+        "![learning curves](learning_curves.png)",
+        "",
+        "## Sample test images",
+        "",
+    ]
+    rows = []
+    for i, (example, image) in enumerate(zip(test[:SAMPLES], images)):
+        name = f"samples/{i + 1}.png"
+        _thumbnail(image, report_dir / name)
+        rows.append(
+            [
+                f"![]({name})",
+                "<br>".join(_escape(c) for c in example.captions[:2]),
+                _escape(captions["greedy"][i]),
+                _escape(captions["beam"][i]),
+            ]
+        )
+    lines += [markdown_table(["image", "reference", "greedy", "beam"], rows), ""]
+    if test:
+        lines += [
+            "## Where the decoder looks",
+            "",
+            "Each panel shows one word of the beam-search caption and the attention "
+            "it was written with, stretched over the image (bright: looked at; the "
+            "number is the largest weight).",
+            "",
+        ]
+        # Scenes with several shapes show the attention moving from one to the next.
+        order = sorted(range(len(test)), key=lambda i: -len(captions["beam"][i].split()))
+        chosen = sorted(order[:GRIDS])
+        texts, ids, _ = pipeline.caption_images(captioner, [images[i] for i in chosen])
+        for k, i in enumerate(chosen):
+            name = f"attention-{k + 1}.png"
+            pipeline.show_attention(captioner, images[i], ids[k], report_dir / name)
+            lines += [f"`{_escape(texts[k])}`", "", f"![]({name})", ""]
+    (report_dir / "report.md").write_text("\n".join(lines), encoding="utf-8")
