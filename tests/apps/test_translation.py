@@ -258,3 +258,15 @@ def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):
     assert message in result.output
     assert "Traceback" not in result.output
     assert len([line for line in result.output.splitlines() if line.strip()]) <= 3
+
+
+def test_the_other_direction_reads_english_and_writes_spanish(home):
+    from apps.translation import pipeline
+
+    data = str(home / "pairs.tsv")
+    args = ("train", "--data", data, *TINY, "--set", "train.epochs=1")
+    assert _invoke(*args, "--set", "data.direction=en-es").exit_code == 0
+    run = pipeline.Run(home / "runs" / "translation" / "cpu-small")
+    source, target = run.vocabularies()
+    assert "dog" in source.index and "perro" in target.index and "¿" in target.index
+    assert "perro" not in source.index
