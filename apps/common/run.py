@@ -62,3 +62,36 @@ class Run:
         model = self.build_model()
         model.load_weights(self.weights_path)
         return model
+
+
+def find_model(app, model_path, run_dir, models_dir, from_run, from_export):
+    """Finds the model a predicting verb uses and loads it with `from_run(path)`
+    or `from_export(path)`: `--model PATH` (a run directory, an export, or an
+    export's parent holding numbered versions), else the run in `run_dir`,
+    else the newest export in `models_dir/<app>/`."""
+    from seqlib.export import latest_version
+
+    def export_dir(path):
+        if (path / "saved_model.pb").is_file():
+            return path
+        version = latest_version(path.parent, path.name) if path.is_dir() else None
+        return path / str(version) if version is not None else None
+
+    if model_path:
+        path = pathlib.Path(model_path)
+        if (path / "checkpoints").is_dir():
+            return from_run(path)
+        found = export_dir(path)
+        if found is None:
+            raise FileNotFoundError(
+                f"{path} is neither a training run nor an export (no saved_model.pb)."
+            )
+        return from_export(found)
+    if Run(run_dir).exists():
+        return from_run(pathlib.Path(run_dir))
+    found = export_dir(pathlib.Path(models_dir) / app)
+    if found is not None:
+        return from_export(found)
+    raise FileNotFoundError(
+        f"No trained model: run `python -m apps.{app} train` (or `make {app}`) first."
+    )

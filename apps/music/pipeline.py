@@ -31,7 +31,7 @@ from apps.music.model import (
     tune_sequences,
 )
 from datasets.music_data import load_corpus, load_user_abc
-from seqlib.export import export_for_serving, latest_version
+from seqlib.export import export_for_serving
 from seqlib.training import SparseCategoricalCrossentropy, make_strategy
 from seqlib.training import train as run_training
 
@@ -431,30 +431,11 @@ def find_model(model_path, run_dir, models_dir):
     export or an export's parent), else the run's checkpoint, else the newest
     export (`vocabulary` is None for an export)."""
 
-    def export_dir(path):
-        path = pathlib.Path(path)
-        if (path / "saved_model.pb").is_file():
-            return path
-        version = latest_version(path.parent, path.name) if path.is_dir() else None
-        return path / str(version) if version is not None else None
-
-    if model_path:
-        path = pathlib.Path(model_path)
-        if (path / "checkpoints").is_dir():
-            run = Run(path)
-            return run.load_model(), run.vocabulary()
-        found = export_dir(path)
-        if found is None:
-            raise FileNotFoundError(
-                f"{path} is neither a training run nor an export (no saved_model.pb)."
-            )
-        return tf.saved_model.load(str(found)), None
-    run = Run(pathlib.Path(run_dir))
-    if run.exists():
+    def from_run(path):
+        run = Run(path)
         return run.load_model(), run.vocabulary()
-    found = export_dir(pathlib.Path(models_dir) / "music")
-    if found is not None:
-        return tf.saved_model.load(str(found)), None
-    raise FileNotFoundError(
-        "No trained model: run `python -m apps.music train` (or `make music`) first."
-    )
+
+    def from_export(path):
+        return tf.saved_model.load(str(path)), None
+
+    return common_run.find_model("music", model_path, run_dir, models_dir, from_run, from_export)

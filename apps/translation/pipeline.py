@@ -31,7 +31,7 @@ from apps.translation.model import (
     tokenize_all,
 )
 from datasets.translation_data import load_tatoeba, load_user_pairs
-from seqlib.export import export_for_serving, latest_version
+from seqlib.export import export_for_serving
 from seqlib.training import SparseCategoricalCrossentropy, make_strategy, shuffle_for_epoch
 from seqlib.training import train as run_training
 
@@ -348,13 +348,6 @@ def find_translator(model_path, run_dir, models_dir, decode_overrides=None):
     """What `translate` uses: a `Translator` from `--model PATH` (a run, an
     export or an export's parent), else the run, else the newest export."""
 
-    def export_dir(path):
-        path = pathlib.Path(path)
-        if (path / "saved_model.pb").is_file():
-            return path
-        version = latest_version(path.parent, path.name) if path.is_dir() else None
-        return path / str(version) if version is not None else None
-
     def from_run(path):
         run = Run(path)
         decode = run.config().decode
@@ -370,23 +363,8 @@ def find_translator(model_path, run_dir, models_dir, decode_overrides=None):
             )
         return tf.saved_model.load(str(path))
 
-    if model_path:
-        path = pathlib.Path(model_path)
-        if (path / "checkpoints").is_dir():
-            return from_run(path)
-        found = export_dir(path)
-        if found is None:
-            raise FileNotFoundError(
-                f"{path} is neither a training run nor an export (no saved_model.pb)."
-            )
-        return from_export(found)
-    if Run(pathlib.Path(run_dir)).exists():
-        return from_run(pathlib.Path(run_dir))
-    found = export_dir(pathlib.Path(models_dir) / "translation")
-    if found is not None:
-        return from_export(found)
-    raise FileNotFoundError(
-        "No trained model: run `python -m apps.translation train` (or `make translation`) first."
+    return common_run.find_model(
+        "translation", model_path, run_dir, models_dir, from_run, from_export
     )
 
 
