@@ -10,6 +10,7 @@ drops the learned position of each grid cell.
 
 import dataclasses
 
+from apps.common.config import check
 from datasets.scenes import SPLIT_SIZES
 from seqlib.training.config import TrainConfig
 
@@ -18,11 +19,6 @@ ENCODERS = ("cnn", "mobilenet_v2")
 # The grid MobileNetV2 is cut at: the last layer of stride 16 ("block_13_expand_relu").
 BACKBONE_STRIDE = 16
 DEFAULT_SCENES = (SPLIT_SIZES["train"], SPLIT_SIZES["validation"], SPLIT_SIZES["test"])
-
-
-def _check(condition, message):
-    if not condition:
-        raise ValueError(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,16 +44,16 @@ class DataConfig:
     scenes: tuple[int, ...] = DEFAULT_SCENES
 
     def __post_init__(self):
-        _check(
+        check(
             16 <= self.image_size <= 1024,
             f"Expected image_size from 16 to 1024. Received: image_size={self.image_size}",
         )
-        _check(
+        check(
             self.max_tokens >= 1 and self.vocabulary >= 8,
             "Expected max_tokens >= 1 and vocabulary >= 8. Received: "
             f"max_tokens={self.max_tokens}, vocabulary={self.vocabulary}",
         )
-        _check(
+        check(
             len(self.scenes) == 3 and min(self.scenes) >= 1,
             "Expected scenes=train,validation,test counts, each at least 1. Received: "
             f"scenes={self.scenes}",
@@ -99,24 +95,24 @@ class ModelConfig:
     dropout: float = 0.1
 
     def __post_init__(self):
-        _check(self.cell in CELLS, f"Expected cell in {set(CELLS)}. Received: {self.cell!r}")
-        _check(
+        check(self.cell in CELLS, f"Expected cell in {set(CELLS)}. Received: {self.cell!r}")
+        check(
             self.encoder in ENCODERS,
             f"Expected encoder in {set(ENCODERS)}. Received: encoder={self.encoder!r}",
         )
-        _check(
+        check(
             len(self.cnn_filters) >= 1 and min(self.cnn_filters) >= 1,
             f"Expected cnn_filters of at least one stage. Received: {self.cnn_filters}",
         )
-        _check(
+        check(
             min(self.units, self.embedding_dim, self.attention_units) >= 1,
             "Expected units, embedding_dim and attention_units >= 1.",
         )
-        _check(
+        check(
             self.doubly_stochastic >= 0,
             f"Expected doubly_stochastic >= 0. Received: {self.doubly_stochastic}",
         )
-        _check(0.0 <= self.dropout < 1.0, f"Expected dropout in [0, 1). Received: {self.dropout}")
+        check(0.0 <= self.dropout < 1.0, f"Expected dropout in [0, 1). Received: {self.dropout}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,12 +133,12 @@ class DecodeConfig:
     batch_size: int = 64
 
     def __post_init__(self):
-        _check(
+        check(
             self.beam_width >= 1 and self.batch_size >= 1 and self.max_length >= 1,
             "Expected beam_width, batch_size and max_length >= 1. Received: "
             f"{self.beam_width}, {self.batch_size}, {self.max_length}",
         )
-        _check(
+        check(
             self.length_penalty >= 0,
             f"Expected length_penalty >= 0. Received: {self.length_penalty}",
         )
@@ -168,18 +164,18 @@ def check_config(config):
     size, m = config.data.image_size, config.model
     if m.encoder == "cnn":
         stages = len(m.cnn_filters)
-        _check(
+        check(
             size % 2**stages == 0,
             f"A CNN of {stages} stages halves the image {stages} times: expected an "
             f"image_size divisible by {2**stages}. Received: image_size={size}",
         )
         return
-    _check(
+    check(
         bool(m.backbone_weights),
         "encoder=mobilenet_v2 reads its weights from a local file: set "
         "model.backbone_weights=PATH (nothing is downloaded).",
     )
-    _check(
+    check(
         size >= 32 and size % BACKBONE_STRIDE == 0,
         f"encoder=mobilenet_v2 needs an image_size of at least 32 divisible by "
         f"{BACKBONE_STRIDE}. Received: image_size={size}",

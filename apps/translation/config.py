@@ -9,16 +9,12 @@ model.reverse_source=true` reverses the source, as that paper did.
 
 import dataclasses
 
+from apps.common.config import check
 from datasets.translation_data import DIRECTIONS
 from seqlib.training.config import TrainConfig
 
 CELLS = ("lstm", "gru")
 ATTENTIONS = ("bahdanau", "luong", "none")
-
-
-def _check(condition, message):
-    if not condition:
-        raise ValueError(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,16 +38,16 @@ class DataConfig:
     target_vocabulary: int = 8000
 
     def __post_init__(self):
-        _check(
+        check(
             self.direction in DIRECTIONS,
             f"Expected direction in {set(DIRECTIONS)}. Received: direction={self.direction!r}",
         )
-        _check(
+        check(
             self.max_tokens >= 1 and self.train_pairs >= 0,
             "Expected max_tokens >= 1 and train_pairs >= 0. Received: "
             f"max_tokens={self.max_tokens}, train_pairs={self.train_pairs}",
         )
-        _check(
+        check(
             self.source_vocabulary >= 8 and self.target_vocabulary >= 8,
             "Expected source_vocabulary and target_vocabulary >= 8. Received: "
             f"{self.source_vocabulary}, {self.target_vocabulary}",
@@ -90,22 +86,22 @@ class ModelConfig:
     dropout: float = 0.1
 
     def __post_init__(self):
-        _check(self.cell in CELLS, f"Expected cell in {set(CELLS)}. Received: {self.cell!r}")
-        _check(
+        check(self.cell in CELLS, f"Expected cell in {set(CELLS)}. Received: {self.cell!r}")
+        check(
             self.attention in ATTENTIONS,
             f"Expected attention in {set(ATTENTIONS)}. Received: attention={self.attention!r}",
         )
-        _check(
+        check(
             self.units >= 2 and self.embedding_dim >= 1,
             f"Expected units >= 2, embedding_dim >= 1. Received: {self.units}, "
             f"{self.embedding_dim}",
         )
-        _check(
+        check(
             not (self.bidirectional and self.units % 2),
             f"A bidirectional encoder splits units in two: expected even units. "
             f"Received: units={self.units}",
         )
-        _check(0.0 <= self.dropout < 1.0, f"Expected dropout in [0, 1). Received: {self.dropout}")
+        check(0.0 <= self.dropout < 1.0, f"Expected dropout in [0, 1). Received: {self.dropout}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,12 +124,12 @@ class DecodeConfig:
     batch_size: int = 64
 
     def __post_init__(self):
-        _check(
+        check(
             self.beam_width >= 1 and self.batch_size >= 1,
             f"Expected beam_width >= 1 and batch_size >= 1. Received: {self.beam_width}, "
             f"{self.batch_size}",
         )
-        _check(
+        check(
             self.length_penalty >= 0 and self.max_length_ratio > 0 and self.max_length_extra >= 1,
             "Expected length_penalty >= 0, max_length_ratio > 0 and max_length_extra >= 1.",
         )
