@@ -11,6 +11,7 @@ from apps.common.cli import (
     add_export_command,
     add_train_command,
     config_options,
+    model_options,
     preset_option,
     run_dir_option,
     user_errors,
@@ -98,15 +99,9 @@ def evaluate(preset, run_dir, data_path, report_dir, limit):
     type=click.Path(file_okay=False, path_type=pathlib.Path),
     help="Draw, per image, where the decoder looked for each word: DIR/<image name>.png.",
 )
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(exists=True),
-    help="A run directory or an export (default: the trained run, else the newest export).",
-)
-@preset_option(APP)
+@model_options(APP)
 @user_errors
-def caption(images, beam, greedy, show_attention, model_path, preset):
+def caption(images, beam, greedy, show_attention, model_path, server, preset):
     """Caption IMAGES (JPEG or PNG files), one caption per line."""
     if not images:
         raise click.UsageError("Give image files to caption.")
@@ -115,7 +110,11 @@ def caption(images, beam, greedy, show_attention, model_path, preset):
     pipeline = APP.pipeline()
     data = pipeline.read_images(images)
     captioner = pipeline.find_captioner(
-        model_path, APP.run_dir(preset), APP.models_dir(), {"beam_width": beam} if beam else None
+        model_path,
+        APP.run_dir(preset),
+        APP.models_dir(),
+        {"beam_width": beam} if beam else None,
+        server,
     )
     texts, ids, _ = pipeline.caption_images(captioner, data, greedy)
     for text in texts:

@@ -468,9 +468,10 @@ def describe_variant(config):
     return ", ".join(parts)
 
 
-def find_captioner(model_path, run_dir, models_dir, decode_overrides=None):
+def find_captioner(model_path, run_dir, models_dir, decode_overrides=None, server=None):
     """What `caption` uses: a `Captioner` from `--model PATH` (a run, an export
-    or an export's parent), else the run, else the newest export."""
+    or an export's parent), or the model at `--server URL`, else the run, else
+    the newest export."""
 
     def from_run(path):
         run = Run(path)
@@ -479,16 +480,16 @@ def find_captioner(model_path, run_dir, models_dir, decode_overrides=None):
             decode = dataclasses.replace(decode, **decode_overrides)
         return run.captioner(decode)
 
-    def from_export(path):
+    def from_export(model, source):
         if decode_overrides:
             raise ValueError(
-                f"{path} is an export: it decodes as it was exported (see its config.json); "
+                f"{source} is an export: it decodes as it was exported (see its config.json); "
                 "pass a training run with --model to change the beam width."
             )
-        return tf.saved_model.load(str(path))
+        return model
 
     return common_run.find_model(
-        "captioning", model_path, run_dir, models_dir, from_run, from_export
+        "captioning", model_path, run_dir, models_dir, from_run, from_export, server
     )
 
 
@@ -565,7 +566,7 @@ def export(run_dir, models_dir):
             "attention": captioner.attention,
         },
         extra_assets={
-            "config.json": (run.path / "config.json").read_text(),
+            **run.export_assets(),
             "vocabulary.json": run.vocabulary_path.read_text(encoding="utf-8"),
         },
     )

@@ -168,6 +168,30 @@ def preset_option(app: App):
     )
 
 
+def model_options(app: App):
+    """Where a predicting verb finds its model: `--model PATH` (a run or an
+    export), `--server URL` (TF Serving's REST API), else `--preset`'s run, else
+    the newest export. The verb receives `model_path`, `server` and `preset`."""
+
+    def decorate(fn):
+        fn = preset_option(app)(fn)
+        fn = click.option(
+            "--server",
+            metavar="URL",
+            help=f"Ask a model server instead: TF Serving or `python -m apps.serve`, e.g. "
+            f"http://127.0.0.1:8501 (model {app.name}) or "
+            f"http://HOST:8501/v1/models/NAME[/versions/N].",
+        )(fn)
+        return click.option(
+            "--model",
+            "model_path",
+            type=click.Path(exists=True),
+            help="A run directory or an export (default: the trained run, else the newest export).",
+        )(fn)
+
+    return decorate
+
+
 def run_dir_option(app: App):
     return click.option(
         "--run-dir",

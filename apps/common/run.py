@@ -7,8 +7,11 @@ on). An app subclasses `Run` with its config class and its `build_model`.
 """
 
 import dataclasses
+import hashlib
 import json
 import pathlib
+
+RUN_RECORD = "run.json"  # in an export's assets.extra/: the run it was made from
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +56,24 @@ class Run:
     def build_model(self):
         raise NotImplementedError
 
+    def fingerprint(self):
+        """The SHA-256 of the trained weights: names what an export was made from."""
+        digest = hashlib.sha256()
+        with open(self.weights_path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def export_assets(self):
+        """The files every export carries in `assets.extra/`: the run's
+        `config.json`, and `run.json` naming the run and its weights'
+        fingerprint (so `python -m apps.export` can tell an export is current)."""
+        record = {"run": str(self.path.resolve()), "weights_sha256": self.fingerprint()}
+        return {
+            "config.json": (self.path / "config.json").read_text(),
+            RUN_RECORD: json.dumps(record, indent=1) + "\n",
+        }
+
     def load_model(self):
         """The trained model, rebuilt from the saved config and weights."""
         if not self.exists():
@@ -64,12 +85,26 @@ class Run:
         return model
 
 
-def find_model(app, model_path, run_dir, models_dir, from_run, from_export):
-    """Finds the model a predicting verb uses and loads it with `from_run(path)`
-    or `from_export(path)`: `--model PATH` (a run directory, an export, or an
-    export's parent holding numbered versions), else the run in `run_dir`,
-    else the newest export in `models_dir/<app>/`."""
+def find_model(app, model_path, run_dir, models_dir, from_run, from_export=None, server=None):
+    """Finds the model a predicting verb uses.
+
+    In order: `--server URL` (a served model, TF Serving's REST API), `--model
+    PATH` (a run directory, an export, or an export's parent holding numbered
+    versions), the run in `run_dir`, the newest export in `models_dir/<app>/`.
+    A run is loaded by `from_run(path)`; an export or a served model by
+    `from_export(model, source)`, where `model` has `.signatures` (a loaded
+    SavedModel or a `seqlib.serving.client.RemoteModel`) and `source` names it
+    for messages. Without `from_export` the model itself is returned.
+    """
     from seqlib.export import latest_version
+
+    def export(model, source):
+        return from_export(model, source) if from_export else model
+
+    def load(path):
+        import tensorflow as tf
+
+        return export(tf.saved_model.load(str(path)), str(path))
 
     def export_dir(path):
         if (path / "saved_model.pb").is_file():
@@ -77,6 +112,13 @@ def find_model(app, model_path, run_dir, models_dir, from_run, from_export):
         version = latest_version(path.parent, path.name) if path.is_dir() else None
         return path / str(version) if version is not None else None
 
+    if server and model_path:
+        raise ValueError("Give --model or --server, not both.")
+    if server:
+        from seqlib.serving.client import RemoteModel
+
+        remote = RemoteModel(server, app)
+        return export(remote, remote.url)
     if model_path:
         path = pathlib.Path(model_path)
         if (path / "checkpoints").is_dir():
@@ -86,12 +128,12 @@ def find_model(app, model_path, run_dir, models_dir, from_run, from_export):
             raise FileNotFoundError(
                 f"{path} is neither a training run nor an export (no saved_model.pb)."
             )
-        return from_export(found)
+        return load(found)
     if Run(run_dir).exists():
         return from_run(pathlib.Path(run_dir))
     found = export_dir(pathlib.Path(models_dir) / app)
     if found is not None:
-        return from_export(found)
+        return load(found)
     raise FileNotFoundError(
         f"No trained model: run `python -m apps.{app} train` (or `make {app}`) first."
     )

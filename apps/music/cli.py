@@ -10,6 +10,7 @@ from apps.common.cli import (
     add_export_command,
     add_train_command,
     config_options,
+    model_options,
     preset_option,
     run_dir_option,
     user_errors,
@@ -115,22 +116,20 @@ def evaluate(preset, run_dir, data_path, report_dir, tunes):
     type=click.Path(file_okay=False),
     help="Folder for tune-NN.abc / .mid / .png and tunes.md. Default: reports/music/samples.",
 )
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(exists=True),
-    help="A run directory or an export (default: the trained run, else the newest export).",
-)
-@preset_option(APP)
+@model_options(APP)
 @user_errors
-def generate(num, prefix, temperature, top_k, top_p, length, seed, out_dir, model_path, preset):
+def generate(
+    num, prefix, temperature, top_k, top_p, length, seed, out_dir, model_path, server, preset
+):
     """Sample tunes; write each as ABC, MIDI and a piano roll, checked by music21.
 
     Tunes that music21 cannot read are kept and labelled INVALID.
     """
     pipeline = APP.pipeline()
     out_dir = out_dir or APP.report_dir() / "samples"
-    model, vocabulary = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir())
+    model, vocabulary = pipeline.find_model(
+        model_path, APP.run_dir(preset), APP.models_dir(), server
+    )
     tunes = pipeline.generate(
         model,
         vocabulary,

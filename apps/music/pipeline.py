@@ -420,22 +420,24 @@ def export(run_dir, models_dir):
         "music",
         signatures={"serving_default": module.serve, "sample": module.sample},
         extra_assets={
-            "config.json": (run.path / "config.json").read_text(),
+            **run.export_assets(),
             "vocabulary.json": run.vocabulary_path.read_text(encoding="utf-8"),
         },
     )
 
 
-def find_model(model_path, run_dir, models_dir):
+def find_model(model_path, run_dir, models_dir, server=None):
     """What `generate` uses: `(model, vocabulary)` from `--model PATH` (a run, an
-    export or an export's parent), else the run's checkpoint, else the newest
-    export (`vocabulary` is None for an export)."""
+    export or an export's parent), or the model at `--server URL`, else the run's
+    checkpoint, else the newest export (`vocabulary` is None for an export)."""
 
     def from_run(path):
         run = Run(path)
         return run.load_model(), run.vocabulary()
 
-    def from_export(path):
-        return tf.saved_model.load(str(path)), None
+    def from_export(model, source):
+        return model, None
 
-    return common_run.find_model("music", model_path, run_dir, models_dir, from_run, from_export)
+    return common_run.find_model(
+        "music", model_path, run_dir, models_dir, from_run, from_export, server
+    )

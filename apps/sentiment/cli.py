@@ -10,6 +10,7 @@ from apps.common.cli import (
     add_export_command,
     add_train_command,
     config_options,
+    model_options,
     preset_option,
     run_dir_option,
     user_errors,
@@ -84,15 +85,9 @@ def evaluate(preset, run_dir, data_file, report_dir):
 @click.option(
     "--file", "text_file", type=click.File("r", encoding="utf-8"), help="One text per line."
 )
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(exists=True),
-    help="A run directory or an export (default: the trained run, else the newest export).",
-)
-@preset_option(APP)
+@model_options(APP)
 @user_errors
-def predict(texts, text_file, model_path, preset):
+def predict(texts, text_file, model_path, server, preset):
     """Print label, probability and text for TEXTS (or --file)."""
     texts = list(texts)
     if text_file is not None:
@@ -100,7 +95,7 @@ def predict(texts, text_file, model_path, preset):
     if not texts:
         raise click.UsageError('Give texts to label, e.g. predict "what a day!", or --file FILE.')
     pipeline = APP.pipeline()
-    model = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir())
+    model = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir(), server)
     for label, probability, text in pipeline.predict(model, texts):
         click.echo(f"{label}\t{probability:.3f}\t{text}")
 

@@ -19,7 +19,7 @@ from apps.sentiment import baselines, report
 from apps.sentiment.config import SentimentConfig
 from apps.sentiment.model import RATING_SCALE, build_model, build_vocabulary
 from datasets.sentiment_data import load_tweets, load_user_csv
-from seqlib.export import export_for_serving, latest_version, text_input
+from seqlib.export import export_for_serving, text_input
 from seqlib.training import make_strategy, shuffle_for_epoch
 from seqlib.training import train as run_training
 
@@ -201,39 +201,21 @@ def export(run_dir, models_dir):
         SentimentServing(model),
         models_dir,
         "sentiment",
-        extra_assets={"config.json": (run.path / "config.json").read_text()},
+        extra_assets=run.export_assets(),
     )
 
 
-def find_model(model_path, run_dir, models_dir):
+def find_model(model_path, run_dir, models_dir, server=None):
     """What `predict` uses: `--model PATH` (a run or an export, or an export's
-    parent), else the run's checkpoint, else the newest export."""
-
-    def export_dir(path):
-        path = pathlib.Path(path)
-        if (path / "saved_model.pb").is_file():
-            return path
-        version = latest_version(path.parent, path.name) if path.is_dir() else None
-        return path / str(version) if version is not None else None
-
-    if model_path:
-        path = pathlib.Path(model_path)
-        if (path / "checkpoints").is_dir():
-            return Run(path).load_model()
-        found = export_dir(path)
-        if found is None:
-            raise FileNotFoundError(
-                f"{path} is neither a training run nor an export (no saved_model.pb)."
-            )
-        return tf.saved_model.load(str(found))
-    run = Run(pathlib.Path(run_dir))
-    if run.exists():
-        return run.load_model()
-    found = export_dir(pathlib.Path(models_dir) / "sentiment")
-    if found is not None:
-        return tf.saved_model.load(str(found))
-    raise FileNotFoundError(
-        "No trained model: run `python -m apps.sentiment train` (or `make sentiment`) first."
+    parent), or the model at `--server URL`, else the run's checkpoint, else the
+    newest export."""
+    return common_run.find_model(
+        "sentiment",
+        model_path,
+        run_dir,
+        models_dir,
+        from_run=lambda path: Run(path).load_model(),
+        server=server,
     )
 
 

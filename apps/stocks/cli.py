@@ -9,6 +9,7 @@ from apps.common.cli import (
     add_export_command,
     add_train_command,
     config_options,
+    model_options,
     preset_option,
     run_dir_option,
     user_errors,
@@ -89,22 +90,16 @@ def evaluate(preset, run_dir, csv, report_dir):
     type=click.IntRange(min=1),
     help="Days to print (at most the model's horizon; default: all of them).",
 )
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(exists=True),
-    help="A run directory or an export (default: the trained run, else the newest export).",
-)
-@preset_option(APP)
+@model_options(APP)
 @user_errors
-def predict(tickers, csv, horizon, model_path, preset):
+def predict(tickers, csv, horizon, model_path, server, preset):
     """Print the median forecast and its interval for each of the next days.
 
     The dates are the weekdays after the last row; exchange holidays are not
     skipped. Prices are in the units of the last close.
     """
     pipeline = APP.pipeline()
-    model, run = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir())
+    model, run = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir(), server)
     config = run.config() if run is not None else None
     predictions = pipeline.predict(
         model, config=config, csv=csv, tickers=list(tickers), horizon=horizon

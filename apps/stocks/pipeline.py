@@ -58,7 +58,7 @@ from datasets.stocks_data import (
     load_prices,
     read_prices,
 )
-from seqlib.export import export_for_serving, float_input, latest_version
+from seqlib.export import export_for_serving, float_input
 from seqlib.training import make_strategy, shuffle_for_epoch
 from seqlib.training import train as run_training
 
@@ -326,13 +326,14 @@ class Forecaster:
         call: `(N, W, 5)` float32 OHLCV -> dict of numpy forecasts in price units.
         window: Rows per window.
         horizon: Days forecast.
-        level: The interval's nominal coverage, e.g. 0.8.
+        level: The interval's nominal coverage, e.g. 0.8; None when `call`
+            returns it as `level`.
     """
 
     call: object
     window: int
     horizon: int
-    level: float
+    level: float | None
 
     def __call__(self, ohlcv):
         return {key: np.asarray(value) for key, value in self.call(ohlcv).items()}
@@ -347,18 +348,25 @@ class Forecaster:
         )
 
     @classmethod
-    def from_export(cls, path):
-        loaded = tf.saved_model.load(str(path))
-        serve = loaded.signatures["serving_default"]
+    def from_export(cls, model, source):
+        """From a loaded export or a served model (`seqlib.serving.client.RemoteModel`)."""
+        serve = model.signatures["serving_default"]
         spec = serve.structured_input_signature[1]["ohlcv"]
-        config_file = pathlib.Path(path) / "assets.extra" / "config.json"
-        quantiles = json.loads(config_file.read_text())["app"]["model"]["quantiles"]
         horizon = serve.structured_outputs["median"].shape[1]
+        if "level" in serve.structured_outputs:
+            level = None  # each answer says it
+        else:  # an export written before the `level` output
+            config_file = pathlib.Path(source) / "assets.extra" / "config.json"
+            if not config_file.is_file():
+                raise ValueError(
+                    f"{source} does not say its interval's coverage: export the model again"
+                )
+            level = interval_level(json.loads(config_file.read_text())["app"]["model"]["quantiles"])
 
         def call(ohlcv):
             return serve(ohlcv=tf.constant(ohlcv, tf.float32))
 
-        return cls(call, int(spec.shape[1]), int(horizon), interval_level(quantiles))
+        return cls(call, int(spec.shape[1]), int(horizon), level)
 
 
 class StocksServing(tf.Module):
@@ -370,12 +378,15 @@ class StocksServing(tf.Module):
     `(batch, W, 6)`, the same columns and the adjusted close, and adjusts for
     splits and dividends inside the graph, relative to the last row. Both return
     `median`, `lower`, `upper` `(batch, H)` and `quantiles` `(batch, H, Q)` in
-    the units of the last row's close, and `last_close` `(batch,)`.
+    the units of the last row's close, `last_close` `(batch,)`, and `level`
+    `(batch,)`, the nominal coverage of [lower, upper] (e.g. 0.8), so that a
+    client of the server needs nothing but the answer.
     """
 
-    def __init__(self, model, scaler, window):
+    def __init__(self, model, scaler, window, level):
         super().__init__()
         self.model = model
+        self.level = float(level)
         self._forecast = forecaster(model, scaler)
         self.serve = tf.function(
             self._serve, input_signature=[float_input((window, 5), "ohlcv")], autograph=False
@@ -389,6 +400,7 @@ class StocksServing(tf.Module):
     def _serve(self, ohlcv):
         out = dict(self._forecast(ohlcv))
         out["last_close"] = ohlcv[:, -1, 3]
+        out["level"] = tf.fill(tf.shape(ohlcv)[:1], self.level)
         return out
 
     def _serve_adjusted(self, ohlcv_adj_close):
@@ -405,52 +417,35 @@ def export(run_dir, models_dir):
     run = Run(pathlib.Path(run_dir))
     model = run.load_model()
     config = run.config()
-    module = StocksServing(model, run.scaler(), config.data.window)
+    module = StocksServing(
+        model, run.scaler(), config.data.window, interval_level(config.model.quantiles)
+    )
     return export_for_serving(
         module,
         models_dir,
         "stocks",
         signatures={"serving_default": module.serve, ADJUSTED: module.serve_adjusted},
         extra_assets={
-            "config.json": (run.path / "config.json").read_text(),
+            **run.export_assets(),
             "scaler.json": run.scaler_path.read_text(),
         },
     )
 
 
-def find_model(model_path, run_dir, models_dir):
+def find_model(model_path, run_dir, models_dir, server=None):
     """What `predict` uses: `--model PATH` (a run or an export, or an export's
-    parent), else the run's checkpoint, else the newest export. Returns a `Forecaster`."""
-
-    def export_dir(path):
-        path = pathlib.Path(path)
-        if (path / "saved_model.pb").is_file():
-            return path
-        version = latest_version(path.parent, path.name) if path.is_dir() else None
-        return path / str(version) if version is not None else None
+    parent), or the model at `--server URL`, else the run's checkpoint, else the
+    newest export. Returns `(Forecaster, Run or None)`."""
 
     def from_run(path):
         run = Run(path)
         return Forecaster.from_keras(run.load_model(), run.scaler(), run.config()), run
 
-    if model_path:
-        path = pathlib.Path(model_path)
-        if (path / "checkpoints").is_dir():
-            return from_run(path)
-        found = export_dir(path)
-        if found is None:
-            raise FileNotFoundError(
-                f"{path} is neither a training run nor an export (no saved_model.pb)."
-            )
-        return Forecaster.from_export(found), None
-    run = Run(pathlib.Path(run_dir))
-    if run.exists():
-        return from_run(run.path)
-    found = export_dir(pathlib.Path(models_dir) / "stocks")
-    if found is not None:
-        return Forecaster.from_export(found), None
-    raise FileNotFoundError(
-        "No trained model: run `python -m apps.stocks train` (or `make stocks`) first."
+    def from_export(model, source):
+        return Forecaster.from_export(model, source), None
+
+    return common_run.find_model(
+        "stocks", model_path, run_dir, models_dir, from_run, from_export, server
     )
 
 
@@ -519,7 +514,7 @@ def predict(model, config=None, csv=None, tickers=(), horizon=None):
                 median=out["median"][i, :horizon],
                 lower=out["lower"][i, :horizon],
                 upper=out["upper"][i, :horizon],
-                level=model.level,
+                level=model.level if model.level is not None else float(out["level"][i]),
             )
         )
     return predictions

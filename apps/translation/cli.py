@@ -10,6 +10,7 @@ from apps.common.cli import (
     add_export_command,
     add_train_command,
     config_options,
+    model_options,
     preset_option,
     run_dir_option,
     user_errors,
@@ -111,16 +112,10 @@ def evaluate(preset, run_dir, data_path, compare, report_dir, limit):
     type=click.Path(dir_okay=False, path_type=pathlib.Path),
     help="Draw the attention heat-map of the first sentence into this PNG.",
 )
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(exists=True),
-    help="A run directory or an export (default: the trained run, else the newest export).",
-)
-@preset_option(APP)
+@model_options(APP)
 @user_errors
 def translate(
-    sentences, file_path, beam, length_penalty, greedy, show_attention, model_path, preset
+    sentences, file_path, beam, length_penalty, greedy, show_attention, model_path, server, preset
 ):
     """Translate SENTENCES (or the lines of --file), one translation per line."""
     sentences = list(sentences)
@@ -137,7 +132,7 @@ def translate(
         overrides["length_penalty"] = length_penalty
     pipeline = APP.pipeline()
     translator = pipeline.find_translator(
-        model_path, APP.run_dir(preset), APP.models_dir(), overrides
+        model_path, APP.run_dir(preset), APP.models_dir(), overrides, server
     )
     texts, ids, _ = pipeline.translate_sentences(translator, sentences, greedy)
     for text in texts:

@@ -344,9 +344,10 @@ def describe_variant(config):
     return ", ".join(parts)
 
 
-def find_translator(model_path, run_dir, models_dir, decode_overrides=None):
+def find_translator(model_path, run_dir, models_dir, decode_overrides=None, server=None):
     """What `translate` uses: a `Translator` from `--model PATH` (a run, an
-    export or an export's parent), else the run, else the newest export."""
+    export or an export's parent), or the model at `--server URL`, else the run,
+    else the newest export."""
 
     def from_run(path):
         run = Run(path)
@@ -355,16 +356,16 @@ def find_translator(model_path, run_dir, models_dir, decode_overrides=None):
             decode = dataclasses.replace(decode, **decode_overrides)
         return run.translator(decode)
 
-    def from_export(path):
+    def from_export(model, source):
         if decode_overrides and set(decode_overrides) - {"greedy"}:
             raise ValueError(
-                f"{path} is an export: it decodes as it was exported (see its config.json); "
+                f"{source} is an export: it decodes as it was exported (see its config.json); "
                 "pass a training run with --model to change the beam or length penalty."
             )
-        return tf.saved_model.load(str(path))
+        return model
 
     return common_run.find_model(
-        "translation", model_path, run_dir, models_dir, from_run, from_export
+        "translation", model_path, run_dir, models_dir, from_run, from_export, server
     )
 
 
@@ -423,7 +424,7 @@ def export(run_dir, models_dir):
             "attention": translator.attention,
         },
         extra_assets={
-            "config.json": (run.path / "config.json").read_text(),
+            **run.export_assets(),
             **{
                 f"{side}_vocabulary.json": run.vocabulary_path(side).read_text(encoding="utf-8")
                 for side in ("source", "target")

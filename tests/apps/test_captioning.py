@@ -240,7 +240,7 @@ def test_backbone_weights_come_from_a_local_file(tmp_path, monkeypatch):
 # -- every verb ----------------------------------------------------------------
 
 
-def test_every_verb_on_tiny_scenes(home):
+def test_every_verb_on_tiny_scenes(home, model_server):
     from apps.captioning import pipeline
     from seqlib.export.testing import run_isolated
 
@@ -316,6 +316,20 @@ def test_every_verb_on_tiny_scenes(home):
     assert result.exit_code == 0 and result.output.strip() == expected[0]
     result = _invoke("caption", "--model", export_dir, "--beam", "2", pngs[0])
     assert result.exit_code == 1 and "is an export" in result.output
+    # Through TF Serving's REST API (images as base64): the same captions and attention.
+    url = model_server(home / "models")
+    result = _invoke("caption", "--server", url, pngs[0], jpeg, pngs[1])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == expected
+    remote = pipeline.find_captioner(None, run, home / "models", server=url)
+    assert (
+        pipeline.caption_images(remote, images, greedy=True)[0]
+        == (pipeline.caption_images(loaded, images, greedy=True)[0])
+    )
+    got = pipeline.attention_of(remote, images[1], expected_ids[1])
+    np.testing.assert_array_equal(
+        got[0], pipeline.attention_of(loaded, images[1], expected_ids[1])[0]
+    )
 
 
 def test_prepare_builds_tfds_only_for_the_builders_scenes(home, monkeypatch):

@@ -232,7 +232,7 @@ def test_unescape_prefix():
 # -- the app --------------------------------------------------------------------
 
 
-def test_every_verb_on_a_small_folder(home, monkeypatch):
+def test_every_verb_on_a_small_folder(home, monkeypatch, model_server):
     from apps.music import pipeline, scores
     from seqlib.export.testing import run_isolated
 
@@ -338,6 +338,15 @@ def test_every_verb_on_a_small_folder(home, monkeypatch):
     assert result.exit_code == 0, result.output
     for i, tune in enumerate(batch, start=1):
         assert (home / "from_export" / f"tune-0{i}.abc").read_text(encoding="utf-8") == tune.abc
+    # Through TF Serving's REST API: the same tunes.
+    result = _invoke(
+        "generate", "--server", model_server(home / "models"), "--num", "3", "--length", "60",
+        "--temperature", "1.0", "--top-k", "5", "--seed", "9", "--prefix", r"X:1\nM:6/8\nK:D\n",
+        "--out", str(home / "from_server"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for i, tune in enumerate(batch, start=1):
+        assert (home / "from_server" / f"tune-0{i}.abc").read_text(encoding="utf-8") == tune.abc
     # Characters outside the vocabulary fail inside the exported graph too.
     loaded = tf.saved_model.load(str(export_dir))
     with pytest.raises(ValueError, match="never saw in training"):

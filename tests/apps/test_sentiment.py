@@ -64,7 +64,7 @@ def test_help_does_not_import_tensorflow():
         assert verb in done.stdout
 
 
-def test_every_verb_on_a_small_csv(home):
+def test_every_verb_on_a_small_csv(home, model_server):
     from seqlib.export.testing import run_isolated
 
     data = str(home / "tweets.csv")
@@ -106,12 +106,19 @@ def test_every_verb_on_a_small_csv(home):
     np.testing.assert_allclose(served["probability"], np.maximum(expected, 1 - expected), atol=1e-5)
 
     (home / "more.txt").write_text("so happy\n\nawful\n", encoding="utf-8")
-    for extra in ([], ["--model", str(home / "models" / "sentiment")]):
+    outputs = []
+    for extra in (
+        [],
+        ["--model", str(home / "models" / "sentiment")],
+        ["--server", model_server(home / "models")],  # TF Serving's REST API
+    ):
         result = _invoke("predict", "i love it", "--file", str(home / "more.txt"), *extra)
         assert result.exit_code == 0, result.output
         lines = result.output.strip().splitlines()
         assert [line.split("\t")[2] for line in lines] == ["i love it", "so happy", "awful"]
         assert all(line.split("\t")[0] in ("positive", "negative") for line in lines)
+        outputs.append(result.output)
+    assert outputs[2] == outputs[1]  # the server answers as the export in process
 
 
 def test_resume_continues_and_a_second_train_is_refused(home):

@@ -88,7 +88,7 @@ def test_help_does_not_import_tensorflow():
         assert verb in done.stdout
 
 
-def test_every_verb_on_a_small_csv(home):
+def test_every_verb_on_a_small_csv(home, model_server):
     import tensorflow as tf
 
     from apps.stocks import pipeline
@@ -145,6 +145,7 @@ def test_every_verb_on_a_small_csv(home):
     for key in ("median", "lower", "upper", "quantiles"):
         np.testing.assert_allclose(served[key], expected[key], rtol=1e-5)
     np.testing.assert_allclose(served["last_close"], windows[:, -1, 3])
+    np.testing.assert_allclose(served["level"], [0.8, 0.8])
     # (in this process: a second isolated process would cost as much as the first)
     adjusted = tf.saved_model.load(str(export_dir)).signatures["adjusted"]
     adjusted = adjusted(ohlcv_adj_close=tf.constant(ohlcv_adj))
@@ -153,9 +154,15 @@ def test_every_verb_on_a_small_csv(home):
         served["median"] <= served["upper"]
     )
 
-    for extra in ([], ["--model", str(home / "models" / "stocks")]):
+    outputs = []
+    for extra in (
+        [],
+        ["--model", str(home / "models" / "stocks")],
+        ["--server", model_server(home / "models")],  # TF Serving's REST API
+    ):
         result = _invoke("predict", "--csv", data, "--ticker", "BBB", "--horizon", "2", *extra)
         assert result.exit_code == 0, result.output
+        outputs.append(result.output)
         lines = result.output.strip().splitlines()
         assert lines[0].startswith("BBB: last close")
         assert "80% interval" in lines[1] and len(lines) == 4
@@ -164,6 +171,8 @@ def test_every_verb_on_a_small_csv(home):
             for x in lines[2].replace("[", "").replace("]", "").replace(",", "").split()[2:5]
         )
         assert lower <= median <= upper
+
+    assert outputs[2] == outputs[1]  # the server answers as the export in process
 
     # Mistakes at predict time are one line too.
     result = _invoke("predict", "--csv", data, "--horizon", "4")

@@ -151,7 +151,7 @@ def test_batches_pad_to_bucket_boundaries_and_keep_every_pair():
 # -- every verb ----------------------------------------------------------------
 
 
-def test_every_verb_on_a_small_file(home):
+def test_every_verb_on_a_small_file(home, model_server):
     from apps.translation import pipeline
     from seqlib.export.testing import run_isolated
 
@@ -221,6 +221,16 @@ def test_every_verb_on_a_small_file(home):
     assert result.exit_code == 0 and result.output.strip() == expected[0]
     result = _invoke("translate", "--model", str(export_dir), "--beam", "2", sentences[0])
     assert result.exit_code == 1 and "is an export" in result.output
+    # Through TF Serving's REST API: the same translations, greedy and beam.
+    url = model_server(home / "models")
+    for extra in ([], ["--greedy"]):
+        result = _invoke("translate", "--server", url, *extra, "--file", str(home / "in.txt"))
+        assert result.exit_code == 0, result.output
+        want = _invoke(
+            "translate", "--model", str(export_dir), *extra, "--file", str(home / "in.txt")
+        )
+        assert result.stdout == want.stdout
+    assert result.stdout.splitlines() == greedy[:2]
 
 
 def test_translations_are_bounded_by_the_source_length(home):

@@ -1,0 +1,1 @@
+"""`python -m apps.serve`: the exported models over TensorFlow Serving's REST API."""

@@ -1,0 +1,3 @@
+from apps.serve.cli import main
+
+main()
