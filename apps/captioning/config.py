@@ -15,7 +15,7 @@ from datasets.scenes import SPLIT_SIZES
 from seqlib.training.config import TrainConfig
 
 CELLS = ("gru", "lstm")
-ENCODERS = ("cnn", "mobilenet_v2")
+ENCODERS = ("cnn", "factored", "mobilenet_v2")
 # The grid MobileNetV2 is cut at: the last layer of stride 16 ("block_13_expand_relu").
 BACKBONE_STRIDE = 16
 DEFAULT_SCENES = (SPLIT_SIZES["train"], SPLIT_SIZES["validation"], SPLIT_SIZES["test"])
@@ -80,6 +80,9 @@ class ModelConfig:
     doubly_stochastic: `lambda` of the doubly stochastic attention
         regulariser; 0 switches it off.
     dropout: Before the output layer.
+    word_dropout: In training, the share of the decoder's input words
+        replaced by `[UNK]`, so that each word must come from the image:
+        it is what lets the model name colour-shape pairs it never saw.
     """
 
     encoder: str = "cnn"
@@ -93,6 +96,7 @@ class ModelConfig:
     positions: bool = True
     doubly_stochastic: float = 1.0
     dropout: float = 0.1
+    word_dropout: float = 0.0
 
     def __post_init__(self):
         check(self.cell in CELLS, f"Expected cell in {set(CELLS)}. Received: {self.cell!r}")
@@ -113,6 +117,10 @@ class ModelConfig:
             f"Expected doubly_stochastic >= 0. Received: {self.doubly_stochastic}",
         )
         check(0.0 <= self.dropout < 1.0, f"Expected dropout in [0, 1). Received: {self.dropout}")
+        check(
+            0.0 <= self.word_dropout < 1.0,
+            f"Expected word_dropout in [0, 1). Received: {self.word_dropout}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +170,7 @@ def check_config(config):
             the encoder cannot halve down to a whole grid.
     """
     size, m = config.data.image_size, config.model
-    if m.encoder == "cnn":
+    if m.encoder in ("cnn", "factored"):
         stages = len(m.cnn_filters)
         check(
             size % 2**stages == 0,

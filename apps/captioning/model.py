@@ -19,6 +19,7 @@ import pathlib
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from apps.captioning.config import BACKBONE_STRIDE
 from apps.translation.model import (
@@ -88,20 +89,67 @@ def frame(ids, max_tokens):
 # -- the model ----------------------------------------------------------------
 
 
+def _cnn_stages(filters, prefix=""):
+    layers = []
+    for stage, width in enumerate(filters, start=1):
+        for part in "ab":
+            layers.append(
+                keras.layers.Conv2D(
+                    width, 3, padding="same", activation="relu", name=f"{prefix}conv{stage}{part}"
+                )
+            )
+        layers.append(keras.layers.MaxPooling2D(2, name=f"{prefix}pool{stage}"))
+    return layers
+
+
+class FigureGround(keras.layers.Layer):
+    """A colour-blind map of where the image differs from its background.
+
+    `tanh(|x - median colour| / softness)` per pixel, `(batch, S, S, 1)`: about 1
+    on any shape whatever its colour, about 0 on the background (the median
+    colour of a scene whose shapes cover less than half of it).
+    """
+
+    def __init__(self, softness=0.15, **kwargs):
+        super().__init__(**kwargs)
+        self.softness = softness
+
+    def call(self, images):
+        shape = ops.shape(images)
+        pixels = ops.reshape(images, (shape[0], -1, 3))  # (batch, S*S, 3)
+        median = ops.sort(pixels, axis=1)[:, ops.shape(pixels)[1] // 2]  # (batch, 3)
+        distance = ops.sqrt(ops.sum(ops.square(images - median[:, None, None, :]), -1) + 1e-12)
+        return ops.tanh(distance / self.softness)[..., None]
+
+    def get_config(self):
+        return {**super().get_config(), "softness": self.softness}
+
+
+def _factored(m, image_size):
+    """Colour and form in separate streams, joined per grid cell: colour from
+    1x1 convolutions (no spatial context, so no shape) averaged over each cell;
+    form from the CNN over the colour-blind `FigureGround` map (so no colour)."""
+    images = keras.Input((image_size, image_size, 3), name="image")
+    cell = 2 ** len(m.cnn_filters)
+    colour = keras.layers.Rescaling(2.0, offset=-1.0, name="to_signed")(images)
+    for i in range(2):
+        colour = keras.layers.Conv2D(32, 1, activation="relu", name=f"colour{i + 1}")(colour)
+    colour = keras.layers.AveragePooling2D(cell, name="colour_per_cell")(colour)
+    form = FigureGround(name="figure_ground")(images)
+    for layer in _cnn_stages(m.cnn_filters, prefix="form_"):
+        form = layer(form)
+    grid = keras.layers.Concatenate(name="colour_and_form")([colour, form])
+    return keras.Model(images, grid, name="encoder")
+
+
 def build_encoder(model_config, image_size):
     """The image encoder: `(batch, S, S, 3)` in [0, 1] -> a `(batch, h, w, C)` grid."""
     m = model_config
     if m.encoder == "cnn":
         layers = [keras.layers.Rescaling(2.0, offset=-1.0, name="to_signed")]
-        for stage, filters in enumerate(m.cnn_filters, start=1):
-            for part in "ab":
-                layers.append(
-                    keras.layers.Conv2D(
-                        filters, 3, padding="same", activation="relu", name=f"conv{stage}{part}"
-                    )
-                )
-            layers.append(keras.layers.MaxPooling2D(2, name=f"pool{stage}"))
-        return keras.Sequential(layers, name="encoder")
+        return keras.Sequential(layers + _cnn_stages(m.cnn_filters), name="encoder")
+    if m.encoder == "factored":
+        return _factored(m, image_size)
     return _mobilenet(m.backbone_weights, image_size)
 
 
@@ -132,7 +180,7 @@ def _mobilenet(weights_path, image_size):
 def grid_size(config):
     """`(h, w)`: the encoder's grid for the config's image size."""
     size = config.data.image_size
-    if config.model.encoder == "cnn":
+    if config.model.encoder in ("cnn", "factored"):
         side = size // 2 ** len(config.model.cnn_filters)
     else:
         side = size // BACKBONE_STRIDE
@@ -153,9 +201,12 @@ def build_model(config, vocabulary_size):
         positions=m.positions,
         doubly_stochastic=m.doubly_stochastic,
         dropout=m.dropout,
+        word_dropout=m.word_dropout,
         start_id=START,
         end_id=END,
         pad_id=PAD,
+        unk_id=UNK,
+        seed=config.train.seed,
         name="show_attend_tell",
     )
 

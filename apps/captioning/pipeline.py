@@ -255,7 +255,7 @@ def check_backbone(config):
     before the run directory is touched."""
     check_config(config)
     m = config.model
-    if m.encoder != "cnn" and not pathlib.Path(m.backbone_weights).expanduser().is_file():
+    if m.encoder == "mobilenet_v2" and not pathlib.Path(m.backbone_weights).expanduser().is_file():
         raise FileNotFoundError(
             f"model.backbone_weights: no such file {m.backbone_weights} (MobileNetV2 weights "
             "are read from a local file, never downloaded)"
@@ -456,11 +456,15 @@ def evaluate(run_dir, report_dir, data_path=None, limit=0, say=print):
 def describe_variant(config):
     """A short name of the model, e.g. "CNN + GRU, doubly stochastic 1"."""
     m = config.model
-    encoder = "CNN" if m.encoder == "cnn" else "MobileNetV2"
+    encoder = {"cnn": "CNN", "factored": "colour + form CNN", "mobilenet_v2": "MobileNetV2"}[
+        m.encoder
+    ]
     parts = [f"{encoder} + {m.cell.upper()}"]
     parts.append(
         f"doubly stochastic {m.doubly_stochastic:g}" if m.doubly_stochastic else "no regulariser"
     )
+    if m.word_dropout:
+        parts.append(f"word dropout {m.word_dropout:g}")
     if not m.positions:
         parts.append("no positions")
     if not m.gate:

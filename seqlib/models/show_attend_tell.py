@@ -51,7 +51,14 @@ class ShowAttendTell(keras.Model):
             features (needs a fixed grid size).
         doubly_stochastic: float. `lambda`; 0 switches the regulariser off.
         dropout: float. Dropout before the output layer.
+        word_dropout: float. In training, the share of input words (not the
+            start token) replaced by `unk_id`, so that the next word must come
+            from the image rather than from the words before it (Bowman et al.,
+            2016): it helps with compositions never seen in training, where
+            the language model alone would refuse the right word.
         start_id, end_id, pad_id: ints. Special target ids.
+        unk_id: int. The unknown word's id; needed when `word_dropout > 0`.
+        seed: int. Seeds the word dropout.
         **kwargs: `keras.Model` keyword arguments, such as `name`.
 
     Call arguments:
@@ -85,13 +92,20 @@ class ShowAttendTell(keras.Model):
         positions=True,
         doubly_stochastic=1.0,
         dropout=0.0,
+        word_dropout=0.0,
         start_id=1,
         end_id=2,
         pad_id=0,
+        unk_id=None,
+        seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_choice("cell", cell, tuple(CELLS))
+        if not 0.0 <= word_dropout < 1.0:
+            raise ValueError(f"Expected word_dropout in [0, 1). Received: word_dropout={word_dropout}")
+        if word_dropout and unk_id is None:
+            raise ValueError("Expected an unk_id when word_dropout > 0. Received: unk_id=None")
         self.vocab_size = vocab_size
         self.encoder = encoder
         self.embedding_dim = embedding_dim
@@ -102,9 +116,13 @@ class ShowAttendTell(keras.Model):
         self.positions = positions
         self.doubly_stochastic = float(doubly_stochastic)
         self.dropout = dropout
+        self.word_dropout = float(word_dropout)
         self.start_id = start_id
         self.end_id = end_id
         self.pad_id = pad_id
+        self.unk_id = unk_id
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if word_dropout else None
 
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
         self.cell = CELLS[cell](units, name="decoder_cell")
@@ -202,9 +220,15 @@ class ShowAttendTell(keras.Model):
                 "Expected targets of a fixed length (the decoder loop is unrolled): pad "
                 f"them to a constant length. Received: target_in.shape={target_in.shape}"
             )
+        words = target_in
+        if training and self.word_dropout:
+            drop = keras.random.uniform(ops.shape(target_in), seed=self.seed_generator)
+            drop = ops.logical_and(drop < self.word_dropout, ops.arange(steps)[None, :] > 0)
+            drop = ops.logical_and(drop, ops.not_equal(target_in, self.pad_id))
+            words = ops.where(drop, ops.cast(self.unk_id, target_in.dtype), target_in)
         logits, alphas = [], []
         for t in range(steps):
-            step_logits, state, alpha = self._step(target_in[:, t], state, training=training)
+            step_logits, state, alpha = self._step(words[:, t], state, training=training)
             logits.append(step_logits)
             alphas.append(alpha)
         logits = ops.stack(logits, axis=1)  # (batch, T, vocab)
@@ -252,6 +276,9 @@ class ShowAttendTell(keras.Model):
                 "positions": self.positions,
                 "doubly_stochastic": self.doubly_stochastic,
                 "dropout": self.dropout,
+                "word_dropout": self.word_dropout,
+                "unk_id": self.unk_id,
+                "seed": self.seed,
                 "start_id": self.start_id,
                 "end_id": self.end_id,
                 "pad_id": self.pad_id,

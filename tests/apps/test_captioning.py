@@ -209,6 +209,27 @@ def test_doubly_stochastic_switch_changes_the_training_loss():
     assert losses[1.0] - losses[0.0] == pytest.approx(penalty, rel=1e-4)
 
 
+def test_factored_encoder_separates_colour_from_form():
+    from apps.captioning.model import FigureGround, build_encoder
+
+    background = np.full((1, 32, 32, 3), 0.85, "float32")
+    red, blue = background.copy(), background.copy()
+    red[0, 8:16, 8:16] = (1.0, 0.0, 0.0)
+    blue[0, 8:16, 8:16] = (0.0, 0.0, 1.0)
+    maps = np.asarray(FigureGround()(np.concatenate([red, blue])))  # (2, 32, 32, 1)
+    assert maps.shape == (2, 32, 32, 1)
+    assert maps[:, 8:16, 8:16].min() > 0.99 and maps[:, :8].max() < 1e-3
+    np.testing.assert_allclose(maps[0], maps[1], atol=1e-3)  # colour-blind
+    config = _tiny_config("model.encoder=factored")
+    encoder = build_encoder(config.model, 32)
+    grid = np.asarray(encoder(np.concatenate([red, blue])))  # (2, h, w, 32 + C)
+    side = 32 // 2 ** len(config.model.cnn_filters)
+    assert grid.shape == (2, side, side, 32 + config.model.cnn_filters[-1])
+    # The form features do not see the colour; the colour features do.
+    np.testing.assert_allclose(grid[0, ..., 32:], grid[1, ..., 32:], atol=1e-3)
+    assert not np.allclose(grid[0, ..., :32], grid[1, ..., :32], atol=1e-3)
+
+
 def test_backbone_weights_come_from_a_local_file(tmp_path, monkeypatch):
     from apps.captioning.config import ModelConfig
     from apps.captioning.model import BACKBONE_LAYER, build_encoder

@@ -57,6 +57,35 @@ def test_doubly_stochastic_penalty_is_the_formula():
     np.testing.assert_allclose(float(model.losses[0]), expected, rtol=1e-5)
 
 
+def test_word_dropout_hides_input_words_in_training_only():
+    features, target_in = _batch(batch=64)
+    target_in[:, 3] = 0  # a padded position stays padding
+    model = _model(word_dropout=0.5, unk_id=11, seed=3, doubly_stochastic=0.0)
+    plain = _model(doubly_stochastic=0.0)
+    model((features, target_in))
+    plain((features, target_in))
+    plain.set_weights(model.get_weights())
+    # Inference and teacher forcing without training see every word.
+    np.testing.assert_allclose(
+        model((features, target_in), training=False), plain((features, target_in)), atol=1e-6
+    )
+    # In training, the model sees what `plain` sees with about half the words
+    # (never the start token, never padding) replaced by the unknown word.
+    trained = np.asarray(model((features, target_in), training=True))
+    # The logits of a row differ from the plain model's from its first hidden word on.
+    full = np.asarray(plain((features, target_in)))
+    changed = ~np.isclose(trained, full, atol=1e-6).all(axis=-1)  # (batch, T)
+    assert not changed[:, 0].any()  # the start token is never hidden
+    first = changed.argmax(axis=1)[changed.any(axis=1)]
+    assert np.all(target_in[changed.any(axis=1), first] != 0)  # nor is padding
+    share = changed.any(axis=1).mean()
+    assert 0.8 < share < 1.0  # 1 - 0.5 ** 4 real words per row, about 0.94
+    with pytest.raises(ValueError, match="unk_id"):
+        _model(word_dropout=0.1)
+    config = model.get_config()
+    assert (config["word_dropout"], config["unk_id"], config["seed"]) == (0.5, 11, 3)
+
+
 def test_learns_to_name_the_bright_cell_and_decodes_it():
     """Each 'image' is a 3 x 3 grid with one bright cell; the caption is the
     cell's row word then its column word: attention must find the cell."""
