@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 PYTEST_WORKERS ?= 2
 
 .PHONY: help install test test-all lint bench diagnostics sentiment stocks music translation \
-	translation-ablations captioning clean
+	translation-ablations captioning export serve clean
 
 help:
 	@echo "make sentiment    the main job (end to end)"
@@ -17,6 +17,8 @@ help:
 	@echo "make translation  Spanish -> English seq2seq with attention and beam search (end to end)"
 	@echo "make translation-ablations  attention vs none, reversed vs normal source, one budget"
 	@echo "make captioning   image captioning (Show, Attend and Tell) on generated scenes (end to end)"
+	@echo "make export       export every trained app -> models/<app>/<version>/, models/models.config"
+	@echo "make serve        serve models/ with TF Serving's REST API on 127.0.0.1:8501"
 	@echo "make test         fast test tier"
 	@echo "make test-all     fast + slow tiers"
 	@echo "make lint         ruff"
@@ -118,6 +120,16 @@ captioning: $(STAMP)
 	$(PY) -m apps.captioning export
 	@echo "report: reports/captioning/report.md   export: models/captioning/ (models/models.config)"
 	@echo 'try:    $(PY) -m apps.captioning caption data/captioning/scenes-64/test/000000.png --show-attention reports/captioning/try'
+
+# Every trained app into models/ (an app whose newest export was made from the
+# same weights is left as it is) and models/models.config for TF Serving.
+export: $(STAMP)
+	$(PY) -m apps.export
+
+# The exports over TF Serving's REST API on 127.0.0.1:8501 (no Docker needed);
+# serving/ runs the same directory on tensorflow/serving.
+serve: $(STAMP)
+	$(PY) -m apps.serve
 
 clean:
 	rm -rf $(VENV) reports bench/results runs models
