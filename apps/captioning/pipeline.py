@@ -10,6 +10,7 @@ import collections
 import dataclasses
 import os
 import pathlib
+import re
 import time
 
 import numpy as np
@@ -34,7 +35,7 @@ from apps.captioning.model import (
 from apps.common import run as common_run
 from apps.translation.model import Vocabulary, detokenize, tokenize
 from datasets.caption_data import image_problem, load_user_captions
-from datasets.scenes import load_scenes
+from datasets.scenes import HELD_OUT, SHAPES, load_scenes
 from seqlib.export import export_for_serving
 from seqlib.training import SparseCategoricalCrossentropy, make_strategy, shuffle_for_epoch
 from seqlib.training import train as run_training
@@ -371,6 +372,31 @@ def exact_match_by_shapes(captions, refs, lowercase=True):
     return out
 
 
+_SHAPE_PHRASE = re.compile(r"\b(\w+) (" + "|".join(SHAPES) + r")\b")
+
+
+def pairs_named(captions, refs):
+    """`{search: {"held-out": (rate, shapes), "seen": (rate, shapes)}}`: the share
+    of the shapes of the reference captions, taken in caption order, whose colour
+    and shape the caption names right, for colour-shape pairs held out of
+    training and for the others. A caption naming another number of shapes gets
+    none of its shapes right."""
+    held_out = {" ".join(pair) for pair in HELD_OUT}
+    out = {}
+    for method, texts in captions.items():
+        hits = collections.Counter()
+        totals = collections.Counter()
+        for text, rs in zip(texts, refs):
+            want = [" ".join(m) for m in _SHAPE_PHRASE.findall(rs[0].lower())]
+            got = [" ".join(m) for m in _SHAPE_PHRASE.findall(text.lower())]
+            for i, pair in enumerate(want):
+                kind = "held-out" if pair in held_out else "seen"
+                totals[kind] += 1
+                hits[kind] += len(got) == len(want) and got[i] == pair
+        out[method] = {k: (hits[k] / max(1, totals[k]), totals[k]) for k in ("held-out", "seen")}
+    return out
+
+
 def most_frequent_caption(examples, lowercase=True):
     """The baseline's one caption: the most frequent training caption (in
     `canonical` form; ties go to the first seen)."""
@@ -448,6 +474,7 @@ def evaluate(run_dir, report_dir, data_path=None, limit=0, say=print):
         )
     if results["scenes"]:
         results["exact_match_by_shapes"] = exact_match_by_shapes(captions, refs, lowercase)
+        results["pairs_named"] = pairs_named(captions, refs)
     results["seconds"] = time.time() - started
     report.write(report_dir, run, config, results, test, images, captions, captioner)
     return results

@@ -91,6 +91,24 @@ def attention_png(image, weights, tokens, grid, path, title=None):
     plt.close(fig)
 
 
+def _pairs_named(results):
+    """Lines of the held-out vs seen colour-shape pairs table (scenes only)."""
+    named = results.get("pairs_named")
+    if not named:
+        return []
+    kinds = ("held-out", "seen")
+    rows = [[method, *(f"{named[method][k][0]:.3f}" for k in kinds)] for method in named]
+    header = ["search", *(f"{k} pairs ({named['beam'][k][1]})" for k in kinds)]
+    return [
+        "Colour-shape pairs named right (colour and shape, in caption order; shapes in "
+        "brackets): the held-out pairs never appear in training, so only a model that "
+        "composes colour and shape names them.",
+        "",
+        markdown_table(header, rows),
+        "",
+    ]
+
+
 def _by_shapes(results):
     """Lines of the exact-match table by number of shapes (scenes only)."""
     by_shapes = results.get("exact_match_by_shapes")
@@ -153,11 +171,13 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
         if results["scenes"]
         else "Every caption of a test image is a reference."
     )
-    encoder = (
-        f"a CNN of {len(m.cnn_filters)} stages {m.cnn_filters}"
-        if m.encoder == "cnn"
-        else "a frozen MobileNetV2 (cut at stride 16)"
-    )
+    encoder = {
+        "cnn": f"a CNN of {len(m.cnn_filters)} stages {m.cnn_filters}",
+        "factored": "a factored encoder (colour: two 1x1 convolutions averaged per cell; "
+        f"form: a CNN of {len(m.cnn_filters)} stages {m.cnn_filters} over the colour-blind "
+        "figure-ground map)",
+        "mobilenet_v2": "a frozen MobileNetV2 (cut at stride 16)",
+    }[m.encoder]
     lines = [
         "# Image captioning: Show, Attend and Tell",
         "",
@@ -177,13 +197,14 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
         f"{'gated ' if m.gate else ''}Bahdanau attention of {m.attention_units} units) and a "
         f"{m.cell.upper()} decoder of {m.units} units with {m.embedding_dim}-dimensional "
         f"word embeddings; doubly stochastic regulariser lambda = {m.doubly_stochastic:g}; "
-        f"dropout {m.dropout}. Trained {t.epochs} epochs, batch {t.batch_size}, "
+        f"dropout {m.dropout}; word dropout {m.word_dropout:g}. Trained {t.epochs} epochs, batch {t.batch_size}, "
         f"{t.optimizer} at {t.learning_rate:g} ({t.lr_schedule}), label smoothing "
         f"{t.label_smoothing}, on captions of at most {config.data.max_tokens} tokens. "
         f"Beam search: width {d.beam_width}, GNMT length penalty {d.length_penalty:g}, at "
         f"most {d.max_length} words. Evaluation took {results['seconds']:.0f} s.",
         "",
         *_by_shapes(results),
+        *_pairs_named(results),
         "![learning curves](learning_curves.png)",
         "",
         "## Sample test images",

@@ -209,6 +209,21 @@ def test_doubly_stochastic_switch_changes_the_training_loss():
     assert losses[1.0] - losses[0.0] == pytest.approx(penalty, rel=1e-4)
 
 
+def test_pairs_named_splits_held_out_from_seen_pairs():
+    from apps.captioning.pipeline import pairs_named
+
+    refs = [["a small red triangle left of a large blue square"], ["a small green square"]]
+    named = pairs_named(
+        {
+            "greedy": ["a small red diamond left of a large blue square", "a small green square"],
+            "beam": ["a small red triangle", "a small green square"],  # one shape missing
+        },
+        refs,
+    )
+    assert named["greedy"] == {"held-out": (0.0, 1), "seen": (1.0, 2)}
+    assert named["beam"] == {"held-out": (0.0, 1), "seen": (0.5, 2)}
+
+
 def test_factored_encoder_separates_colour_from_form():
     from apps.captioning.model import FigureGround, build_encoder
 
