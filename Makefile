@@ -22,7 +22,7 @@ help:
 	@echo "make test         fast test tier"
 	@echo "make test-all     fast + slow tiers"
 	@echo "make lint         ruff"
-	@echo "make bench        seqlib vs keras (vs torch) speed table -> bench/results/"
+	@echo "make bench        seqlib vs keras (vs torch) speed table, REST load test -> bench/results/"
 	@echo "make diagnostics  gradient-flow plots and the long-range task -> reports/diagnostics/"
 
 install: $(STAMP)
@@ -45,6 +45,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.rnn
+	$(PY) -m bench.serving
 
 diagnostics: $(STAMP)
 	$(PY) -m seqlib.diagnostics --out reports/diagnostics
