@@ -97,9 +97,9 @@ def to_array(value, dtype, shape, where):
             if _contains(value, lambda v: isinstance(v, (str, dict))):
                 raise RequestError(f"{where}: expected numbers, got {value!r:.60}")
             array = np.array(value, dtype=dtype)
-    except ValueError as error:
-        if isinstance(error, RequestError):
-            raise
+    except RequestError:
+        raise
+    except (ValueError, TypeError, OverflowError):
         raise RequestError(f"{where}: the lists are ragged or hold the wrong type") from None
     if shape is not None:
         if array.ndim != len(shape) or any(

@@ -143,7 +143,7 @@ class ModelRepository:
     def __init__(self, base_dir, load=Servable.load, log=None):
         self.base_dir = os.fspath(base_dir)
         self._load = load
-        self._log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+        self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
         self._servables = {}  # name -> Servable
         self._failed = set()  # (name, version) that did not load; not retried
         self._lock = threading.Lock()
@@ -191,7 +191,7 @@ class ModelRepository:
                 except Exception as error:  # a broken export must not stop the server
                     self._failed.add((name, version))
                     first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-                    self._log(
+                    self.log(
                         f"{name} version {version} failed to load ({first}); still serving "
                         f"{f'version {current.version}' if current else 'nothing'}"
                     )
@@ -199,13 +199,13 @@ class ModelRepository:
                 with self._lock:
                     self._servables[name] = servable
                 changes.append((name, version))
-                self._log(f"serving {name} version {version} ({path})")
+                self.log(f"serving {name} version {version} ({path})")
             with self._lock:
                 gone = sorted(set(self._servables) - set(names))
                 for name in gone:
                     del self._servables[name]
             for name in gone:
-                self._log(f"stopped serving {name}: {os.path.join(self.base_dir, name)} is gone")
+                self.log(f"stopped serving {name}: {os.path.join(self.base_dir, name)} is gone")
             return changes
 
 
@@ -227,11 +227,13 @@ class RestApp:
     Args:
         repository: The models to serve.
         max_request_bytes: Larger bodies are refused with 413.
+        log: Where unexpected errors are reported (the repository's log by default).
     """
 
-    def __init__(self, repository, max_request_bytes=DEFAULT_MAX_REQUEST_BYTES):
+    def __init__(self, repository, max_request_bytes=DEFAULT_MAX_REQUEST_BYTES, log=None):
         self.repository = repository
         self.max_request_bytes = max_request_bytes
+        self.log = log or repository.log
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -247,6 +249,10 @@ class RestApp:
             )
         except HTTPException as error:
             response = _error(error.description or error.name, error.code or 400)
+        except Exception as error:  # a bug or a failing model: still a JSON answer
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            self.log(f"{request.method} {request.path}: {type(error).__name__}: {first}")
+            response = _error(f"internal error: {first}", 500)
         return response(environ, start_response)
 
     def dispatch(self, request):

@@ -201,6 +201,7 @@ def test_b64_image_bytes_in_and_bytes_outputs_out(served):
             "shape",
         ),
         ({"signature_name": "nope", "inputs": ["a"]}, 404, "nope"),
+        ({"signature_name": "pair", "inputs": {"x": [[1, 2]], "k": [1e30]}}, 400, "wrong type"),
     ],
 )
 def test_bad_requests_get_json_errors(served, body, status, words):
@@ -231,6 +232,21 @@ def test_unknown_models_versions_and_routes(served, method, path, status):
     answer = requests.request(method, url + path, json={"instances": ["a"]}, timeout=30)
     assert answer.status_code == status
     assert answer.json()["error"]
+
+
+def test_an_unexpected_failure_is_a_json_500(served, monkeypatch):
+    from seqlib.serving.server import Servable
+
+    url, _, _, messages = served
+
+    def broken(self, signature, inputs):
+        raise RuntimeError("the model blew up\nsecond line")
+
+    monkeypatch.setattr(Servable, "predict", broken)
+    answer = post(url, {"instances": ["a"]})
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal error: the model blew up"}
+    assert "RuntimeError: the model blew up" in messages[-1]
 
 
 def test_request_size_limit(tmp_path):
