@@ -99,8 +99,10 @@ def load_test(url, requests_count, concurrency, warmup=20):
 
 
 @click.command()
-@click.option("--requests", "requests_count", default=2000, show_default=True, type=int)
-@click.option("--concurrency", default=8, show_default=True, type=int)
+@click.option(
+    "--requests", "requests_count", default=2000, show_default=True, type=click.IntRange(min=1)
+)
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(min=1))
 @click.option("--models-dir", default="models", show_default=True, type=click.Path())
 @click.option("--out", default="bench/results/serving.json", show_default=True, type=click.Path())
 def main(requests_count, concurrency, models_dir, out):
@@ -113,7 +115,8 @@ def main(requests_count, concurrency, models_dir, out):
         if latest_version(models_dir, "sentiment") is not None:
             model = f"{models_dir}/sentiment/{latest_version(models_dir, 'sentiment')}"
         else:
-            model = f"{_stand_in_export(tmp)} (a stand-in: {models_dir} has no sentiment export)"
+            _stand_in_export(tmp)
+            model = f"a stand-in GRU classifier ({models_dir} has no sentiment export)"
             models_dir = tmp
         server = make_server(models_dir, port=0, quiet=True, poll_seconds=0, log=lambda m: None)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
