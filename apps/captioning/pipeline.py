@@ -7,7 +7,6 @@ exactly the model that was trained.
 """
 
 import collections
-import dataclasses
 import os
 import pathlib
 import re
@@ -503,38 +502,23 @@ def find_captioner(model_path, run_dir, models_dir, decode_overrides=None, serve
     """What `caption` uses: a `Captioner` from `--model PATH` (a run, an export
     or an export's parent), or the model at `--server URL`, else the run, else
     the newest export."""
-
-    def from_run(path):
-        run = Run(path)
-        decode = run.config().decode
-        if decode_overrides:
-            decode = dataclasses.replace(decode, **decode_overrides)
-        return run.captioner(decode)
-
-    def from_export(model, source):
-        if decode_overrides:
-            raise ValueError(
-                f"{source} is an export: it decodes as it was exported (see its config.json); "
-                "pass a training run with --model to change the beam width."
-            )
-        return model
-
-    return common_run.find_model(
-        "captioning", model_path, run_dir, models_dir, from_run, from_export, server
+    return common_run.find_decoder(
+        "captioning",
+        Run,
+        lambda run, decode: run.captioner(decode),
+        model_path,
+        run_dir,
+        models_dir,
+        decode_overrides,
+        server,
+        what="the beam width",
     )
-
-
-def _signature(captioner, name):
-    """A decoding function of a `Captioner` or of a loaded export."""
-    if isinstance(captioner, Captioner):
-        return getattr(captioner, "beam" if name == "serving_default" else name)
-    return captioner.signatures[name]
 
 
 def caption_images(captioner, images, greedy=False, batch_size=64):
     """`(captions, ids, scores)` of a list of encoded images (bytes), in order,
     decoded `batch_size` at a time by a `Captioner` or a loaded export."""
-    decode = _signature(captioner, "greedy" if greedy else "serving_default")
+    decode = common_run.decoding_function(captioner, "greedy" if greedy else "serving_default")
     texts, ids, scores = [], [], []
     for i in range(0, len(images), batch_size):
         try:
@@ -555,7 +539,7 @@ def attention_of(captioner, image, ids):
     ids = np.asarray(ids, np.int32)
     ends = np.flatnonzero(ids == END)
     ids = ids[: ends[0] + 1] if len(ends) else ids
-    out = _signature(captioner, "attention")(
+    out = common_run.decoding_function(captioner, "attention")(
         image=tf.constant([image], tf.string), ids=tf.constant(ids[None, :], tf.int32)
     )
     tokens = [t.decode("utf-8") for t in out["tokens"].numpy()[0]]

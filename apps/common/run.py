@@ -137,3 +137,41 @@ def find_model(app, model_path, run_dir, models_dir, from_run, from_export=None,
     raise FileNotFoundError(
         f"No trained model: run `python -m apps.{app} train` (or `make {app}`) first."
     )
+
+
+def find_decoder(
+    app, run_class, build, model_path, run_dir, models_dir, decode_overrides=None, server=None,
+    export_may_change=(), what="the decoding",
+):  # fmt: skip
+    """`find_model` for the apps that decode with settings (translation, captioning).
+
+    A run is rebuilt with its config's `decode` settings, updated by
+    `decode_overrides`, as `build(run, decode)`. An export or a served model
+    decodes as it was exported: an override outside `export_may_change` is a
+    one-line error naming `what` cannot change.
+    """
+
+    def from_run(path):
+        run = run_class(path)
+        decode = run.config().decode
+        if decode_overrides:
+            decode = dataclasses.replace(decode, **decode_overrides)
+        return build(run, decode)
+
+    def from_export(model, source):
+        if decode_overrides and set(decode_overrides) - set(export_may_change):
+            raise ValueError(
+                f"{source} is an export: it decodes as it was exported (see its config.json); "
+                f"pass a training run with --model to change {what}."
+            )
+        return model
+
+    return find_model(app, model_path, run_dir, models_dir, from_run, from_export, server)
+
+
+def decoding_function(decoder, name):
+    """The `name` signature of a loaded export or a served model, or the
+    matching method of an in-process decoder (`serving_default` is its `beam`)."""
+    if hasattr(decoder, "signatures"):
+        return decoder.signatures[name]
+    return getattr(decoder, "beam" if name == "serving_default" else name)

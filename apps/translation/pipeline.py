@@ -7,7 +7,6 @@ history, plus `source_vocabulary.json`, `target_vocabulary.json` and
 """
 
 import collections
-import dataclasses
 import json
 import os
 import pathlib
@@ -348,38 +347,24 @@ def find_translator(model_path, run_dir, models_dir, decode_overrides=None, serv
     """What `translate` uses: a `Translator` from `--model PATH` (a run, an
     export or an export's parent), or the model at `--server URL`, else the run,
     else the newest export."""
-
-    def from_run(path):
-        run = Run(path)
-        decode = run.config().decode
-        if decode_overrides:
-            decode = dataclasses.replace(decode, **decode_overrides)
-        return run.translator(decode)
-
-    def from_export(model, source):
-        if decode_overrides and set(decode_overrides) - {"greedy"}:
-            raise ValueError(
-                f"{source} is an export: it decodes as it was exported (see its config.json); "
-                "pass a training run with --model to change the beam or length penalty."
-            )
-        return model
-
-    return common_run.find_model(
-        "translation", model_path, run_dir, models_dir, from_run, from_export, server
+    return common_run.find_decoder(
+        "translation",
+        Run,
+        lambda run, decode: run.translator(decode),
+        model_path,
+        run_dir,
+        models_dir,
+        decode_overrides,
+        server,
+        export_may_change=("greedy",),
+        what="the beam or length penalty",
     )
-
-
-def _signature(translator, name):
-    """A decoding function of a `Translator` or of a loaded export."""
-    if isinstance(translator, Translator):
-        return getattr(translator, "beam" if name == "serving_default" else name)
-    return translator.signatures[name]
 
 
 def translate_sentences(translator, sentences, greedy=False, batch_size=64):
     """`(translations, ids, scores)` of a list of sentences, in order, decoded
     `batch_size` at a time by a `Translator` or a loaded export."""
-    decode = _signature(translator, "greedy" if greedy else "serving_default")
+    decode = common_run.decoding_function(translator, "greedy" if greedy else "serving_default")
     texts, ids, scores = [], [], []
     for i in range(0, len(sentences), batch_size):
         out = decode(text=tf.constant(sentences[i : i + batch_size], tf.string))
@@ -395,7 +380,7 @@ def show_attention(translator, sentence, ids, path):
     ids = np.asarray(ids, np.int32)
     ends = np.flatnonzero(ids == END)
     ids = ids[: ends[0] + 1] if len(ends) else ids
-    out = _signature(translator, "attention")(
+    out = common_run.decoding_function(translator, "attention")(
         text=tf.constant([sentence], tf.string), ids=tf.constant(ids[None, :], tf.int32)
     )
     report.attention_png(
