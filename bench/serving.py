@@ -112,8 +112,9 @@ def main(requests_count, concurrency, models_dir, out):
     from seqlib.serving.server import make_server
 
     with tempfile.TemporaryDirectory() as tmp:
-        if latest_version(models_dir, "sentiment") is not None:
-            model = f"{models_dir}/sentiment/{latest_version(models_dir, 'sentiment')}"
+        version = latest_version(models_dir, "sentiment")
+        if version is not None:
+            model = f"{models_dir}/sentiment/{version}"
         else:
             _stand_in_export(tmp)
             model = f"a stand-in GRU classifier ({models_dir} has no sentiment export)"

@@ -83,6 +83,9 @@ class RemoteSignature:
         outputs = signature_def.get("outputs", {})
         self.structured_input_signature = ((), {k: _spec(v, k) for k, v in inputs.items()})
         self.structured_outputs = {k: _spec(v, k) for k, v in sorted(outputs.items())}
+        self._output_dtypes = {
+            k: np.dtype(spec.dtype.as_numpy_dtype) for k, spec in self.structured_outputs.items()
+        }
 
     def __call__(self, **inputs):
         specs = self.structured_input_signature[1]
@@ -92,9 +95,8 @@ class RemoteSignature:
         arrays = {k: np.asarray(v.numpy() if hasattr(v, "numpy") else v) for k, v in inputs.items()}
         body = columnar_request(arrays, None if self.name == "serving_default" else self.name)
         answer = self.model.post(":predict", body)
-        dtypes = {k: np.dtype(s.dtype.as_numpy_dtype) for k, s in self.structured_outputs.items()}
         try:
-            arrays = columnar_outputs(answer, dtypes)
+            arrays = columnar_outputs(answer, self._output_dtypes)
         except RequestError as error:
             raise ValueError(
                 f"{self.model.url} answered with an unexpected body: {error}"
