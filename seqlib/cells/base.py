@@ -20,7 +20,7 @@ from keras import activations, constraints, initializers, ops, regularizers
 
 # keras.layers.RNN prepares and resets dropout masks only for cells deriving from
 # this mixin: one mask per sequence, reused at every step (Gal & Ghahramani, 2016).
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+from seqlib.keras_private import DropoutRNNCell
 
 
 class RecurrentCell(DropoutRNNCell, keras.layers.Layer):

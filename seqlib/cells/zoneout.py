@@ -1,6 +1,7 @@
 import keras
 from keras import ops
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+from seqlib.keras_private import DropoutRNNCell
 
 
 @keras.saving.register_keras_serializable(package="seqlib")

@@ -11,7 +11,7 @@ from keras import ops
 # keras has no public way for a loss function to hand a mask to `Loss.__call__`;
 # this is the helper its own `ignore_class` support uses, so the reduction
 # averages over the kept positions only.
-from keras.src.backend.common.masking import set_keras_mask
+from seqlib.keras_private import set_keras_mask
 
 
 def sparse_categorical_crossentropy(

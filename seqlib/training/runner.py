@@ -47,6 +47,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import warnings
 
@@ -151,7 +152,8 @@ def train(
         callbacks: Extra `keras.callbacks.Callback`s, run after the runner's.
         app_config: The app's config dataclass, saved in `config.json` beside
             `config`.
-        verbose: `model.fit`'s verbosity; `"auto"` shows keras' progress bar.
+        verbose: `model.fit`'s verbosity; `"auto"` is keras' progress bar on a
+            terminal and one line per epoch otherwise (`fit_verbosity`).
 
     Returns:
         A `TrainResult`.
@@ -187,15 +189,9 @@ def train(
 
     run_dir = os.fspath(run_dir)
     checkpoint_dir = os.path.join(run_dir, "checkpoints")
-    state = read_state(checkpoint_dir)
-    if state is not None and not resume:
-        raise ValueError(
-            f"Expected an empty `run_dir` or `resume=True`: {run_dir} already holds a run "
-            f"({state['epoch']} epochs). Received: resume={resume}"
-        )
-    if state is not None:
-        _check_same_config(run_dir, config)
+    state = check_run_dir(run_dir, config, resume, app_config)
     initial_epoch = state["epoch"] if state else 0
+    verbose = fit_verbosity(verbose)
 
     # A multi-worker strategy must exist before TensorFlow runs anything else.
     strategy = make_strategy(config.strategy)
@@ -205,8 +201,14 @@ def train(
     os.makedirs(write_checkpoints, exist_ok=True)
 
     keras.utils.set_random_seed(config.seed)
+    previous_graph_options = tf.config.optimizer.get_experimental_options()
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
+        # Grappler's rewrites of the train step let the order of floating-point
+        # sums depend on thread scheduling (seen in the captioning model: its
+        # gradients differ by ~1e-9 from call to call); without them the step
+        # runs as written, and the same run gives the same weights.
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     previous_policy = keras.config.dtype_policy()
     try:
         if config.mixed_precision:
@@ -314,6 +316,10 @@ def train(
         )
     finally:
         keras.config.set_dtype_policy(previous_policy)
+        if config.deterministic:
+            tf.config.optimizer.set_experimental_options(
+                {"disable_meta_optimizer": False, **previous_graph_options}
+            )
         if not chief:
             shutil.rmtree(write_dir, ignore_errors=True)
 
@@ -454,23 +460,88 @@ def _write_config(run_dir, config, app_config):
     os.replace(f"{path}.tmp", path)
 
 
-def _check_same_config(run_dir, config):
+def check_run_dir(run_dir, config, resume, app_config=None):
+    """May a run be trained in `run_dir`? The one check, made before anything is written.
+
+    A directory holds a run once an epoch has completed there (its resume
+    record exists). Such a directory is refused without `resume`, and with
+    `resume` the config must be the saved one: only `epochs` and
+    `keep_checkpoints` of the `TrainConfig` may change, and nothing of
+    `app_config` (the app's data encoding and model). A directory without a
+    completed epoch is free: it is trained from scratch, and what an earlier
+    attempt left there is written anew.
+
+    Apps call this before they write their own files (a vocabulary, a
+    scaler), so that a refused run leaves the directory as it was; `train`
+    calls it again itself.
+
+    Args:
+        run_dir: The run directory (it need not exist).
+        config: The `TrainConfig` of the run to be trained.
+        resume: Whether continuing the run in `run_dir` is allowed.
+        app_config: The app's config dataclass, compared with the saved one.
+
+    Returns:
+        The resume record of the run to continue, or `None` when training
+        starts from scratch.
+
+    Raises:
+        ValueError: The directory holds a run and `resume` is false, or the
+            config differs from the saved one.
+    """
+    run_dir = os.fspath(run_dir)
+    state = read_state(os.path.join(run_dir, "checkpoints"))
+    if state is None:
+        return None
+    if not resume:
+        raise ValueError(
+            f"{run_dir} already holds a training run ({state['epoch']} epochs): pass "
+            "--resume (`resume=True`) to continue it, or --fresh to train again from scratch."
+        )
     path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(path):
-        return
-    with open(path) as f:
-        saved = json.load(f)["train"]
-    current = config_to_dict(config)
+    if os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        _check_same(saved.get("train") or {}, config_to_dict(config))
+        if app_config is not None and saved.get("app") is not None:
+            _check_same(saved["app"], config_to_dict(app_config))
+    return state
+
+
+def _flatten(record, prefix=""):
+    """`{"data": {"max_tokens": 5}}` -> `{"data.max_tokens": 5}`."""
+    flat = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _check_same(saved, current):
+    # Flat keys for a TrainConfig, dotted ones for an app config (whose `train`
+    # field is the TrainConfig again).
+    saved, current = _flatten(saved), _flatten(current)
+    ignored = {*_RESUMABLE_CHANGES, *(f"train.{key}" for key in _RESUMABLE_CHANGES)}
     changed = {
         key: (saved.get(key), value)
         for key, value in current.items()
-        if key not in _RESUMABLE_CHANGES and saved.get(key) != value
+        if key not in ignored and saved.get(key) != value
     }
     if changed:
         raise ValueError(
             "Expected the config of the run being resumed (only "
             f"{_RESUMABLE_CHANGES} may change). Received changes (saved, new): {changed}"
         )
+
+
+def fit_verbosity(verbose):
+    """`model.fit`'s verbosity for `verbose="auto"`: keras' live progress bar
+    on a terminal, one line per epoch otherwise (a log file, CI)."""
+    if verbose != "auto":
+        return verbose
+    return 1 if sys.stdout.isatty() else 2
 
 
 def _truncate_history(path, initial_epoch):

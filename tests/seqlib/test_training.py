@@ -337,7 +337,7 @@ def test_train_writes_the_run_directory(tmp_path):
     np.testing.assert_array_equal(reloaded.get_weights()[0], result.model.get_weights()[0])
 
     # A run directory is not silently reused...
-    with pytest.raises(ValueError, match="already holds a run"):
+    with pytest.raises(ValueError, match="already holds a training run"):
         train(dense_model, train_data, config, tmp_path, compile_kwargs={"loss": "mse"})
     # ...resuming a finished run trains no further...
     again = train(
@@ -590,3 +590,46 @@ def test_train_options_run_an_epoch(tmp_path, options):
         assert isinstance(result.model.optimizer, keras.optimizers.LossScaleOptimizer)
     if options.get("jit_compile"):
         assert result.model.jit_compile
+
+
+def test_check_run_dir_is_the_one_may_i_train_here_check(tmp_path):
+    from seqlib.training import check_run_dir
+
+    @dataclasses.dataclass(frozen=True)
+    class AppConfig:
+        vocabulary: int = 100
+        train: TrainConfig = TrainConfig(epochs=2)
+
+    app = AppConfig()
+    # An empty or missing directory, or one where no epoch completed, is free.
+    assert check_run_dir(tmp_path / "missing", app.train, resume=False) is None
+    x, y = regression_data(32)
+    examples = tf.data.Dataset.from_tensor_slices((x, y))
+    train(
+        dense_model,
+        examples.batch(16),
+        app.train,
+        tmp_path,
+        compile_kwargs={"loss": "mse"},
+        app_config=app,
+        verbose=0,
+    )
+    with pytest.raises(ValueError, match="already holds a training run"):
+        check_run_dir(tmp_path, app.train, resume=False, app_config=app)
+    assert check_run_dir(tmp_path, app.train, resume=True, app_config=app)["epoch"] == 2
+    # More epochs may be asked of a resumed run; nothing else of either config.
+    more = dataclasses.replace(app, train=dataclasses.replace(app.train, epochs=4))
+    assert check_run_dir(tmp_path, more.train, resume=True, app_config=more)["epoch"] == 2
+    changed = dataclasses.replace(app, vocabulary=50)
+    with pytest.raises(ValueError, match="vocabulary"):
+        check_run_dir(tmp_path, changed.train, resume=True, app_config=changed)
+
+
+def test_fit_verbosity_is_one_line_per_epoch_off_a_terminal(monkeypatch):
+    import io
+
+    from seqlib.training import fit_verbosity
+
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    assert fit_verbosity("auto") == 2
+    assert fit_verbosity(0) == 0 and fit_verbosity(1) == 1

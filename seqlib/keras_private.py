@@ -1,0 +1,33 @@
+"""The private keras names seqlib builds on, in one place.
+
+keras keeps no promise about `keras.src`; seqlib uses two of its names, because
+the public API has no equivalent:
+
+- `DropoutRNNCell`: the mixin that gives an RNN cell keras' dropout masks
+  (drawn once per sequence, as keras' own cells draw them), so seqlib's cells
+  and keras' `RNN` layer agree on dropout;
+- `set_keras_mask`: attaches a mask to a tensor the way keras' layers do, so a
+  loss sees the mask of a model's output.
+
+`CHECKED_KERAS` lists the keras releases (major.minor) these were checked
+against: the test suite (the drop-in parity tests) runs on them, and a keras
+outside the list gets a warning at import. `pyproject.toml` pins the same.
+"""
+
+import warnings
+
+import keras
+from keras.src.backend.common.masking import set_keras_mask
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
+
+CHECKED_KERAS = ("3.15",)
+
+__all__ = ["CHECKED_KERAS", "DropoutRNNCell", "set_keras_mask"]
+
+if ".".join(keras.__version__.split(".")[:2]) not in CHECKED_KERAS:
+    warnings.warn(
+        f"seqlib was checked against keras {', '.join(CHECKED_KERAS)}, not "
+        f"{keras.__version__}: it uses keras.src.{{DropoutRNNCell, set_keras_mask}}, "
+        "which may have changed (see seqlib/keras_private.py).",
+        stacklevel=2,
+    )
