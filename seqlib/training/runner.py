@@ -49,6 +49,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 
 import keras
@@ -285,6 +286,7 @@ def train(
             best_checkpoint,
             keras.callbacks.CSVLogger(history_path, append=True),
             _tensorboard(os.path.join(write_dir, "logs")),
+            EpochLine(config.epochs) if verbose == 2 and chief else None,
             early_stopping,
             run_state,
             *callbacks,
@@ -296,7 +298,9 @@ def train(
             steps_per_epoch=steps if callable(train_data) else steps_per_epoch,
             validation_data=validation_data,
             callbacks=[c for c in run_callbacks if c is not None],
-            verbose=verbose if chief else 0,
+            # 2 is one line per epoch, written by `EpochLine` (keras' own adds an
+            # "Epoch k/n" line before each).
+            verbose=1 if verbose == 1 and chief else 0,
             # The order of the data is the data's own (see `shuffle_for_epoch`).
             shuffle=False,
         )
@@ -537,11 +541,27 @@ def _check_same(saved, current):
 
 
 def fit_verbosity(verbose):
-    """`model.fit`'s verbosity for `verbose="auto"`: keras' live progress bar
-    on a terminal, one line per epoch otherwise (a log file, CI)."""
+    """The verbosity `verbose="auto"` stands for: 1 (keras' live progress bar)
+    on a terminal, 2 (one line per epoch, `EpochLine`) otherwise: a log file, CI."""
     if verbose != "auto":
         return verbose
     return 1 if sys.stdout.isatty() else 2
+
+
+class EpochLine(keras.callbacks.Callback):
+    """One line per epoch, for logs: `epoch 3/8 - 4s - loss: 0.2146 - val_loss: 0.3156`."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.monotonic() - self.started
+        values = " - ".join(f"{name}: {float(value):.4f}" for name, value in (logs or {}).items())
+        print(f"epoch {epoch + 1}/{self.epochs} - {seconds:.0f}s - {values}", flush=True)
 
 
 def _truncate_history(path, initial_epoch):

@@ -633,3 +633,15 @@ def test_fit_verbosity_is_one_line_per_epoch_off_a_terminal(monkeypatch):
     monkeypatch.setattr("sys.stdout", io.StringIO())
     assert fit_verbosity("auto") == 2
     assert fit_verbosity(0) == 0 and fit_verbosity(1) == 1
+
+
+def test_a_run_in_a_log_writes_one_line_per_epoch(tmp_path, capsys):
+    x, y = regression_data(32)
+    examples = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    train(
+        dense_model, examples, TrainConfig(epochs=3), tmp_path,
+        compile_kwargs={"loss": "mse"}, verbose=2,
+    )  # fmt: skip
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(" - ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert all("loss: " in line for line in lines)
