@@ -1,13 +1,19 @@
 """The command line every app shares: `python -m apps.<app> <verb> [options]`.
 
-An app describes itself once (`App`: its name, config class and presets) and
-builds its click group with `app_group`; the options that mean the same thing
-in every app (`--preset`, `--set`, `--resume`, `--strategy`,
-`--mixed-precision`, `--jit-compile`) come from the decorators below, so a
-reader who knows one app knows all five.
+An app describes itself once (`App`: its name and presets), makes its click
+group with `app_group` and adds the verbs that work the same in every app
+(`add_prepare_command`, `add_train_command`, `add_evaluate_command`,
+`add_export_command`); its own verbs (`predict`, `generate`, `translate`,
+`caption`) use the option decorators below. The options that mean the same
+thing in every app (`--preset`, `--set`, `--data`, `--run-dir`,
+`--report-dir`, `--resume`, `--strategy`, `--mixed-precision`,
+`--jit-compile`, `--model`, `--server`) come from here, so a reader who knows
+one app knows all five. `docs/apps.md` is the whole contract.
 
 Nothing here imports TensorFlow: `--help` answers at once, and the verbs import
-what they need when they run.
+what they need when they run (`App.pipeline`, through
+`apps.common.startup.import_tensorflow`, which keeps TensorFlow's start-up
+lines off the terminal).
 
 Errors for people: a verb that raises `ValueError` or `OSError` (bad input,
 missing file, bad `--set`) prints one line, `Error: ...`, and exits with
@@ -20,6 +26,7 @@ import importlib
 import os
 import pathlib
 import shutil
+import sys
 from collections.abc import Callable
 
 import click
@@ -62,7 +69,17 @@ class App:
     def pipeline(self):
         """The app's `pipeline` module, imported on first use: TensorFlow loads
         only when a verb runs, never for `--help`."""
+        from apps.common.startup import import_tensorflow
+
+        import_tensorflow()
         return importlib.import_module(f"apps.{self.name}.pipeline")
+
+    def report(self):
+        """The app's `report` module (its `summary(results)` is what `evaluate` prints)."""
+        from apps.common.startup import import_tensorflow
+
+        import_tensorflow()
+        return importlib.import_module(f"apps.{self.name}.report")
 
     def data_dir(self):
         return workdir() / "data" / self.name
@@ -200,17 +217,110 @@ def run_dir_option(app: App):
     )
 
 
-def add_train_command(group, app: App, train_fn: Callable, data_options=(), doc=None):
-    """Adds the `train` verb every app has to `group`.
+def data_option(help_text, alias=None, file_only=False):
+    """`--data PATH`: the user's data instead of the app's own (the verb receives
+    `data`); `file_only` refuses a folder. `alias` is an older name kept
+    working but not shown in `--help`."""
+    path_type = click.Path(dir_okay=not file_only)
 
-    `train_fn()` returns the app's `pipeline.train(config, run_dir, resume=...,
-    **data)` (a callable, so that TensorFlow loads only when training starts);
-    `data_options` are click options whose values are passed on as `**data`.
-    """
+    def decorate(fn):
+        fn = click.option("--data", "data", type=path_type, help=help_text)(fn)
+        if alias:
+            fn = click.option(alias, "data_alias", type=path_type, hidden=True)(fn)
+            inner = fn
+
+            @functools.wraps(inner)
+            def merged(*args, data=None, data_alias=None, **kwargs):
+                if data and data_alias:
+                    raise click.UsageError(f"Give --data or {alias}, not both.")
+                return inner(*args, data=data or data_alias, **kwargs)
+
+            fn = merged
+        return fn
+
+    return decorate
+
+
+def report_dir_option(app: App):
+    return click.option(
+        "--report-dir",
+        type=click.Path(file_okay=False, path_type=pathlib.Path),
+        help=f"Default: reports/{app.name}.",
+    )
+
+
+def app_group(app: App, doc: str):
+    """The app's click group (`-h` and `--help`), documented by `doc`."""
+
+    def cli():
+        pass
+
+    cli.__doc__ = doc
+    return click.group(context_settings={"help_option_names": ["-h", "--help"]})(cli)
+
+
+def app_main(group, app: App):
+    """The app's `main()`: runs `group` as `python -m apps.<app>`."""
+
+    def main():
+        group(prog_name=f"{sys.executable.rsplit('/', 1)[-1]} -m apps.{app.name}")
+
+    return main
+
+
+def add_prepare_command(group, app: App, data: Callable, doc: str, options=()):
+    """Adds `prepare`: `pipeline.prepare(config, data, **options)` returns the
+    description of the splits, which is printed. `data` is the app's
+    `data_option(...)`; `options` are the app's own click options, passed on by
+    name."""
+
+    def prepare(preset, overrides, data, **extra):
+        click.echo(app.pipeline().prepare(app.config(preset, overrides), data, **extra))
+
+    prepare.__doc__ = doc
+    command = user_errors(prepare)
+    for option in reversed(options):
+        command = option(command)
+    command = data(command)
+    command = config_options(app)(command)
+    return group.command(name="prepare")(command)
+
+
+def add_evaluate_command(group, app: App, doc: str, data: Callable, options=()):
+    """Adds `evaluate`: `pipeline.evaluate(run_dir, report_dir, data, say=...,
+    **options)` scores the run and writes the report; `report.summary(results)`
+    is printed, then where the report is. `options` are the app's own click
+    options, passed on by name."""
+
+    def evaluate(preset, run_dir, data, report_dir, **extra):
+        report_dir = report_dir or app.report_dir()
+        results = app.pipeline().evaluate(
+            app.run_dir(preset, run_dir), report_dir, data, say=click.echo, **extra
+        )
+        click.echo(app.report().summary(results))
+        click.echo(f"report: {report_dir}/report.md")
+
+    evaluate.__doc__ = doc
+    command = user_errors(evaluate)
+    for option in reversed(options):
+        command = option(command)
+    command = report_dir_option(app)(command)
+    command = data(command)
+    command = run_dir_option(app)(command)
+    command = preset_option(app)(command)
+    return group.command(name="evaluate")(command)
+
+
+def add_train_command(group, app: App, data: Callable, doc=None, options=()):
+    """Adds the `train` verb every app has to `group`: `pipeline.train(config,
+    run_dir, data=..., resume=..., **options)`. `data` is the app's
+    `data_option(...)`; `options` are the app's own click options (beside
+    `--data`), passed on by name."""
 
     def train(
-        preset, overrides, resume, strategy, mixed_precision, jit_compile, run_dir, fresh, **data
-    ):
+        preset, overrides, resume, strategy, mixed_precision, jit_compile, run_dir, fresh, data,
+        **extra,
+    ):  # fmt: skip
         overrides = (*overrides, *train_overrides(strategy, mixed_precision, jit_compile))
         config = app.config(preset, overrides)
         run_dir = run_dir or app.run_dir(preset)
@@ -218,7 +328,7 @@ def add_train_command(group, app: App, train_fn: Callable, data_options=(), doc=
             raise click.UsageError("--fresh and --resume contradict each other.")
         if fresh and run_dir.exists():
             shutil.rmtree(run_dir)
-        result = train_fn()(config, run_dir, resume=resume, **data)
+        result = app.pipeline().train(config, run_dir, data=data, resume=resume, **extra)
         click.echo(
             f"trained {result.epochs_completed} epochs"
             + (" (stopped early)" if result.stopped_early else "")
@@ -235,8 +345,9 @@ def add_train_command(group, app: App, train_fn: Callable, data_options=(), doc=
         "--fresh", is_flag=True, help="Delete the run directory first and train from scratch."
     )(command)
     command = run_dir_option(app)(command)
-    for option in reversed(data_options):
+    for option in reversed(options):
         command = option(command)
+    command = data(command)
     command = train_options(command)
     command = config_options(app)(command)
     return group.command(name="train")(command)

@@ -67,3 +67,14 @@ def plot_history(history, path, metrics=("loss",), title=None):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+TRAINING_CURVES = "training_curves.png"
+
+
+def plot_training_curves(run_dir, report_dir, metrics=("loss",), title=None):
+    """`report_dir/training_curves.png` from the run's `history.csv`: the figure
+    every report shows. Returns the file name (for the markdown link)."""
+    history = read_history(pathlib.Path(run_dir) / "history.csv")
+    plot_history(history, pathlib.Path(report_dir) / TRAINING_CURVES, metrics, title)
+    return TRAINING_CURVES

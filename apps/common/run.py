@@ -9,6 +9,7 @@ on). An app subclasses `Run` with its config class and its `build_model`.
 import dataclasses
 import hashlib
 import json
+import os
 import pathlib
 
 RUN_RECORD = "run.json"  # in an export's assets.extra/: the run it was made from
@@ -44,14 +45,42 @@ class Run:
         return config_from_dict(self.config_class, saved["app"])
 
     def data(self):
-        """What `save_data` recorded (the user's data file, say), or `{}`."""
+        """What `save_data` recorded, or `{}`: `data` is the user's data file
+        (an absolute path) or None for the app's default data."""
         if not self.data_path.is_file():
             return {}
-        return json.loads(self.data_path.read_text())
+        record = json.loads(self.data_path.read_text())
+        # Runs written before the key was `data` everywhere.
+        for legacy in ("data_file", "csv"):
+            if legacy in record:
+                record.setdefault("data", record.pop(legacy))
+        return record
 
-    def save_data(self, **record):
+    def data_file(self):
+        """The user's data file the run was trained on, or None (the app's own data)."""
+        return self.data().get("data")
+
+    def save_data(self, data=None, **record):
+        """Records the data of the run: `data` is the user's data file (stored as
+        an absolute path) or None; `record` holds what else the app needs."""
         self.path.mkdir(parents=True, exist_ok=True)
+        record = {"data": os.path.abspath(data) if data else None, **record}
         self.data_path.write_text(json.dumps(record) + "\n")
+
+    def begin_training(self, config, resume):
+        """May a run be trained here? The one check every app makes before it
+        writes anything into the run directory (`seqlib.training.check_run_dir`).
+
+        Returns True when an existing run is continued (`resume`, and an epoch
+        has completed): the app must read back what it saved (a vocabulary, a
+        scaler) rather than make it again. Returns False when training starts
+        from scratch: the app makes and writes those files. Raises ValueError,
+        having written nothing, when the directory holds a run and `resume` is
+        false, or when the config differs from the run's.
+        """
+        from seqlib.training import check_run_dir
+
+        return check_run_dir(self.path, config.train, resume, app_config=config) is not None
 
     def build_model(self):
         raise NotImplementedError
