@@ -1,18 +1,17 @@
 """`python -m apps.music <verb>`: the command line of the music app."""
 
-import pathlib
-import sys
-
 import click
 
 from apps.common.cli import (
     App,
+    add_evaluate_command,
     add_export_command,
+    add_prepare_command,
     add_train_command,
-    config_options,
+    app_group,
+    app_main,
+    data_option,
     model_options,
-    preset_option,
-    run_dir_option,
     user_errors,
 )
 from apps.music.config import PRESETS
@@ -24,9 +23,8 @@ DATA_HELP = (
     "*.abc files. Files that cannot be read or hold no X: tune are reported and skipped."
 )
 
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli():
+cli = app_group(
+    APP,
     """Character-level ABC tunes with a stacked seqlib LSTM.
 
     \b
@@ -36,54 +34,44 @@ def cli():
               -> reports/music/
     generate  sample tunes: .abc, .mid and a piano-roll .png each
     export    write a SavedModel for TensorFlow Serving -> models/music/<version>/
-    """
+    """,
+)
 
-
-@cli.command()
-@config_options(APP)
-@click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)
-@user_errors
-def prepare(preset, overrides, data_path):
-    """Read the tunes, make (or reuse) the saved split, and show it."""
-    config = APP.config(preset, overrides)
-    click.echo(APP.pipeline().prepare(config, data_path))
-
-
-add_train_command(
+add_prepare_command(
     cli,
     APP,
-    lambda: APP.pipeline().train,
-    data_options=[click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)],
+    data_option(DATA_HELP),
+    "Read the tunes, make (or reuse) the saved split, and show it.",
+)
+add_train_command(cli, APP, data=data_option(DATA_HELP))
+add_evaluate_command(
+    cli,
+    APP,
+    "Bits per character on the test split (model and n-gram); sampled tunes\n"
+    "    checked with music21; write the report.",
+    data=data_option("Default: the run's data."),
+    options=[
+        click.option(
+            "--tunes",
+            type=click.IntRange(min=1),
+            help="Tunes to generate and check (default: the config's sample.evaluation_tunes, "
+            "100).",
+        )
+    ],
 )
 
 
-@cli.command()
-@preset_option(APP)
-@run_dir_option(APP)
-@click.option("--data", "data_path", type=click.Path(), help="Default: the run's data.")
-@click.option(
-    "--report-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: reports/music.",
-)
-@click.option(
-    "--tunes",
-    type=click.IntRange(min=1),
-    help="Tunes to generate and check (default: the config's sample.evaluation_tunes, 100).",
-)
-@user_errors
-def evaluate(preset, run_dir, data_path, report_dir, tunes):
-    """Bits per character on the test split (model and n-gram); sampled tunes
-    checked with music21; write the report."""
-    from apps.common.report import markdown_table
-    from apps.music.report import MUSIC_HEADER, bpc_rows, music_rows
-
-    report_dir = report_dir or APP.report_dir()
-    results = APP.pipeline().evaluate(APP.run_dir(preset, run_dir), report_dir, data_path, tunes)
-    click.echo(markdown_table(["system", "validation bpc", "test bpc"], bpc_rows(results)))
-    click.echo()
-    click.echo(markdown_table(MUSIC_HEADER, music_rows(results)))
-    click.echo(f"report: {report_dir}/report.md")
+def unescape_prefix(text):
+    r"""A prefix typed on a command line: `\n` is a new line and `\\` a backslash."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in "n\\":
+            out.append("\n" if text[i + 1] == "n" else "\\")
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 @cli.command()
@@ -133,7 +121,7 @@ def generate(
     tunes = pipeline.generate(
         model,
         vocabulary,
-        pipeline.unescape_prefix(prefix),
+        unescape_prefix(prefix),
         num=num,
         length=length,
         temperature=temperature,
@@ -141,7 +129,7 @@ def generate(
         top_p=top_p,
         seed=seed,
     )
-    rows = pipeline.write_tunes(tunes, out_dir)
+    rows = APP.report().write_tunes(tunes, out_dir)
     for name, _, note in rows:
         click.echo(f"{name}\t{note}")
     parsed = sum(check.parsed for _, check, _ in rows)
@@ -150,6 +138,4 @@ def generate(
 
 add_export_command(cli, APP)
 
-
-def main():
-    cli(prog_name=f"{sys.executable.rsplit('/', 1)[-1]} -m apps.music")
+main = app_main(cli, APP)

@@ -12,6 +12,7 @@ at a time, with the recurrent state carried from one window to the next.
 
 import dataclasses
 
+from apps.common.config import check
 from seqlib.training.config import TrainConfig
 
 CELLS = ("lstm", "gru")
@@ -31,11 +32,11 @@ class DataConfig:
     steps_per_epoch: int = 0
 
     def __post_init__(self):
-        if self.window < 2 or self.steps_per_epoch < 0:
-            raise ValueError(
-                "Expected window >= 2 and steps_per_epoch >= 0. Received: "
-                f"window={self.window}, steps_per_epoch={self.steps_per_epoch}"
-            )
+        check(
+            self.window >= 2 and self.steps_per_epoch >= 0,
+            "Expected window >= 2 and steps_per_epoch >= 0. Received: "
+            f"window={self.window}, steps_per_epoch={self.steps_per_epoch}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,13 +56,12 @@ class ModelConfig:
     dropout: float = 0.0
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
-        if self.layers < 1 or self.units < 1:
-            raise ValueError(
-                f"Expected layers >= 1 and units >= 1. Received: layers={self.layers}, "
-                f"units={self.units}"
-            )
+        check(self.cell in CELLS, f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
+        check(
+            self.layers >= 1 and self.units >= 1,
+            f"Expected layers >= 1 and units >= 1. Received: layers={self.layers}, "
+            f"units={self.units}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,18 +92,17 @@ class SampleConfig:
     seed: int = 1
 
     def __post_init__(self):
-        if not self.prefix:
-            raise ValueError("Expected a non-empty prefix, e.g. 'X:1\\n'. Received: prefix=''")
-        if self.max_length < 1 or self.evaluation_tunes < 1:
-            raise ValueError(
-                "Expected max_length >= 1 and evaluation_tunes >= 1. Received: "
-                f"max_length={self.max_length}, evaluation_tunes={self.evaluation_tunes}"
-            )
-        if self.temperature < 0 or self.top_k < 0 or not 0.0 < self.top_p <= 1.0:
-            raise ValueError(
-                "Expected temperature >= 0, top_k >= 0 and top_p in (0, 1]. Received: "
-                f"temperature={self.temperature}, top_k={self.top_k}, top_p={self.top_p}"
-            )
+        check(bool(self.prefix), "Expected a non-empty prefix, e.g. 'X:1\\n'. Received: prefix=''")
+        check(
+            self.max_length >= 1 and self.evaluation_tunes >= 1,
+            "Expected max_length >= 1 and evaluation_tunes >= 1. Received: "
+            f"max_length={self.max_length}, evaluation_tunes={self.evaluation_tunes}",
+        )
+        check(
+            self.temperature >= 0 and self.top_k >= 0 and 0.0 < self.top_p <= 1.0,
+            "Expected temperature >= 0, top_k >= 0 and top_p in (0, 1]. Received: "
+            f"temperature={self.temperature}, top_k={self.top_k}, top_p={self.top_p}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,10 +114,10 @@ class BaselineConfig:
     ngram_order: int = 7
 
     def __post_init__(self):
-        if not 1 <= self.ngram_order <= 8:
-            raise ValueError(
-                f"Expected ngram_order in [1, 8]. Received: ngram_order={self.ngram_order}"
-            )
+        check(
+            1 <= self.ngram_order <= 8,
+            f"Expected ngram_order in [1, 8]. Received: ngram_order={self.ngram_order}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The character model of ABC tunes, its vocabulary, its training streams and its sampler.
+"""The character model of ABC tunes, its vocabulary, and its score in bits per character.
 
 ```
 characters -> ids (Vocabulary)              (streams, window) ints, 1 = end of tune
@@ -7,7 +7,7 @@ characters -> ids (Vocabulary)              (streams, window) ints, 1 = end of t
   -> Dense                                  (streams, window, V) logits of the next character
 ```
 
-Training is truncated BPTT over parallel streams (`training_windows`): the
+Training is truncated BPTT over parallel streams (`data.training_windows`): the
 training text (every tune followed by the end-of-tune mark, tunes in an order
 drawn per epoch) is cut into `batch_size` contiguous streams, and batch `k`
 holds window `k` of every stream. The model's layers are stateful
@@ -18,8 +18,8 @@ validation pass, so an epoch depends on its data alone, which is what lets
 `seqlib.training.train` resume a run bit for bit (the state is not in the
 checkpoints, and need not be).
 
-Evaluation (`bits_per_character`) and generation run a copy of the model that
-is not stateful and pass the state explicitly.
+Evaluation (`bits_per_character`) and generation (`serving.sample_ids`) run a
+copy of the model that is not stateful and pass the state explicitly.
 """
 
 import json
@@ -29,16 +29,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqlib import decoding
 from seqlib.models import LanguageModel
-from seqlib.training import shuffle_for_epoch
 from seqlib.training.losses import sparse_categorical_crossentropy
 
 UNKNOWN = 0  # a character the training tunes never used
 END = 1  # the end of a tune: the blank line between two tunes
 SPECIALS = ("<unknown>", "<end>")
-# Logit of a character that must not be drawn.
-_NEVER = -1e9
 
 
 class Vocabulary:
@@ -163,71 +159,6 @@ class ResetStates(keras.callbacks.Callback):
         self.model.reset_states()
 
 
-# -- data ---------------------------------------------------------------------
-
-
-def window_count(total, streams, window):
-    """Windows of `window` characters in each of `streams` rows of a text of `total`."""
-    windows = (total // streams - 1) // window
-    if windows < 1:
-        raise ValueError(
-            f"Expected a text of at least {streams * (window + 1):,} characters for "
-            f"{streams} streams of windows of {window}. Received: {total:,} characters; "
-            "lower train.batch_size or data.window."
-        )
-    return windows
-
-
-def stream_windows(ids, streams, window):
-    """`(inputs, targets)` batches of truncated BPTT over one text.
-
-    `ids` `(N,)` is cut into `streams` contiguous rows; batch `k` holds
-    characters `k * window ... (k + 1) * window` of every row, and the targets
-    are the same shifted by one. The last `N mod streams` characters, and
-    what does not fill a whole window, are not read.
-
-    Returns:
-        `(dataset, windows)`: batches `((streams, window), (streams, window))`
-        and their number.
-    """
-    total = int(ids.shape[0])
-    windows = window_count(total, streams, window)
-    rows = tf.reshape(ids[: streams * (total // streams)], (streams, total // streams))
-
-    def window_at(k):
-        start = tf.cast(k, tf.int32) * window
-        x = tf.slice(rows, [0, start], [streams, window])  # (streams, window)
-        y = tf.slice(rows, [0, start + 1], [streams, window])  # (streams, window)
-        return x, y
-
-    return tf.data.Dataset.range(windows).map(window_at), windows
-
-
-def training_windows(flat_ids, tune_lengths, streams, window, seed):
-    """`train_data(epoch)` for the runner: the tunes in an order drawn from
-    `(seed, epoch)` only, concatenated and read as `stream_windows`.
-
-    Returns:
-        `(train_data, windows per epoch)`.
-    """
-    tunes = tf.RaggedTensor.from_row_lengths(
-        tf.constant(flat_ids, tf.int32), tf.constant(tune_lengths, tf.int64)
-    )
-    count = len(tune_lengths)
-    windows = window_count(len(flat_ids), streams, window)
-
-    def train_data(epoch):
-        order = (
-            shuffle_for_epoch(tf.data.Dataset.range(count), epoch, buffer_size=count, seed=seed)
-            .batch(count)
-            .get_single_element()
-        )  # (tunes,) a permutation
-        ids = tf.ensure_shape(tf.gather(tunes, order).flat_values, [len(flat_ids)])  # (N,)
-        return stream_windows(ids, streams, window)[0]
-
-    return train_data, windows
-
-
 # -- evaluation ---------------------------------------------------------------
 
 
@@ -277,65 +208,3 @@ def _window_nats(model, inputs, targets, weights, state):
     logits, state = model(inputs, initial_state=state, return_state=True, training=False)
     nats = sparse_categorical_crossentropy(targets, logits, from_logits=True)  # (rows, window)
     return tf.reduce_sum(nats * weights), state
-
-
-def tune_sequences(vocabulary, tunes, streams):
-    """The tunes, in order, in about `streams` sequences of whole tunes of about equal
-    length, each starting with the end mark as context (see `bits_per_character`)."""
-    flat, lengths = vocabulary.encode_tunes(tunes)
-    bounds = np.concatenate([[0], np.cumsum(lengths)])
-    # Cut at the tune boundaries nearest to equal shares of the text.
-    targets = np.linspace(0, bounds[-1], min(streams, len(tunes)) + 1)
-    cuts = np.unique(bounds[np.searchsorted(bounds, targets)])
-    return [
-        np.concatenate([[END], flat[a:b]]).astype(np.int32)
-        for a, b in zip(cuts[:-1], cuts[1:])
-        if b > a
-    ]
-
-
-# -- generation ---------------------------------------------------------------
-
-
-def sample_ids(model, prefix_ids, num, length, max_length, temperature, top_k, top_p, seed):
-    """Samples `num` continuations of one prefix; runs eagerly or in a graph.
-
-    The state is primed with the end mark then the prefix (a tune starts after
-    the previous one ended, as in training); sampling starts from the
-    prefix's last character and stops at the end mark. A continuation that
-    reaches `length` characters is ended there (`length` and `max_length` may
-    be scalar tensors; `max_length > length` leaves room for the end mark).
-    The unknown id is never drawn.
-
-    Args:
-        prefix_ids: int32 `(P,)`, `P >= 1`.
-
-    Returns:
-        A `seqlib.decoding.DecodeResult`, ids `(num, max_length)`: the end mark
-        at `lengths - 1` and after it; `lengths <= length` when the model ended
-        the tune itself.
-    """
-    prefix = tf.concat([[END], tf.cast(prefix_ids, tf.int32)], axis=0)  # (P + 1,)
-    prefix = tf.tile(prefix[None, :], [num, 1])  # (num, P + 1)
-    state = model.prime(prefix[:, :-1])
-    vocab = model.vocab_size
-    never_unknown = tf.one_hot(UNKNOWN, vocab, on_value=_NEVER, off_value=0.0)  # (V,)
-    only_end = tf.one_hot(END, vocab, on_value=0.0, off_value=_NEVER)  # (V,)
-    length = tf.cast(length, tf.int32)
-
-    def step_fn(ids, state, time):
-        logits, state = model.step(ids, state, time)  # (num, V)
-        logits = tf.where(time >= length, only_end[None, :], logits + never_unknown[None, :])
-        return logits, state
-
-    return decoding.sample(
-        step_fn,
-        state,
-        start_ids=prefix[:, -1],
-        end_id=END,
-        max_length=max_length,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        seed=seed,
-    )

@@ -1,8 +1,11 @@
-"""`reports/music/`: the markdown report, the learning curves and a page of generated tunes."""
+"""`reports/music/`: the markdown report, the training curves and a page of
+generated tunes; `summary`, the tables `evaluate` prints; `write_tunes`, the
+files of the tunes `generate` samples."""
 
 import json
+import pathlib
 
-from apps.common.report import git_commit, markdown_table, plot_history, read_history
+from apps.common.report import git_commit, markdown_table, plot_training_curves
 from apps.music import scores
 from seqlib.training import config_to_dict
 
@@ -57,6 +60,12 @@ def music_rows(results):
     return rows + [_music_row("real tunes (test split)", results["test_tunes"])]
 
 
+def summary(results):
+    """What `evaluate` prints: bits per character, then the music21 checks."""
+    bpc = markdown_table(["system", "validation bpc", "test bpc"], bpc_rows(results))
+    return f"{bpc}\n\n{markdown_table(MUSIC_HEADER, music_rows(results))}"
+
+
 def write(report_dir, run, config, data, results, samples):
     """Writes report.md, metrics.json, the curves, the piano-roll page and the
     generated tunes; returns the report's path.
@@ -65,10 +74,9 @@ def write(report_dir, run, config, data, results, samples):
         samples: `[(prefix, generated tunes, their TuneChecks)]`, one per prefix.
     """
     report_dir.mkdir(parents=True, exist_ok=True)
-    history = read_history(run.path / "history.csv")
-    plot_history(
-        history,
-        report_dir / "learning_curves.png",
+    curves = plot_training_curves(
+        run.path,
+        report_dir,
         metrics=("bits_per_character",),
         title="music: bits per character, per epoch",
     )
@@ -163,9 +171,9 @@ def write(report_dir, run, config, data, results, samples):
                 "",
             ]
     lines += [
-        "## Learning curves",
+        "## Training curves",
         "",
-        "![learning curves](learning_curves.png)",
+        f"![training curves]({curves})",
         "",
         "## Splits",
         "",
@@ -185,3 +193,37 @@ def write(report_dir, run, config, data, results, samples):
     path = report_dir / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def write_tunes(tunes, out_dir, first_index=1):
+    """Writes `tune-NN.abc`, `.mid` and `.png` per tune and `tunes.md`; returns
+    `[(name, TuneCheck, note)]`. Tunes music21 cannot read are kept and labelled."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    width = max(2, len(str(first_index + len(tunes) - 1)))
+    for i, tune in enumerate(tunes, start=first_index):
+        name = f"tune-{i:0{width}d}"
+        (out_dir / f"{name}.abc").write_text(tune.abc, encoding="utf-8")
+        check = scores.check_tune(tune.abc)
+        _, midi_note = scores.write_midi(check, out_dir / f"{name}.mid")
+        label = check.label() + ("" if tune.finished else "; unfinished (length limit)")
+        scores.piano_roll_png(check, out_dir / f"{name}.png", f"{name}: {label}")
+        note = label + (f"; {midi_note}" if midi_note and check.parsed else "")
+        rows.append((name, check, note))
+    lines = [
+        "# Generated tunes",
+        "",
+        "| tune | music21 | files |",
+        "|---|---|---|",
+    ]
+    for name, _, note in rows:
+        files = [f"{name}.abc", f"{name}.png"]
+        if (out_dir / f"{name}.mid").is_file():
+            files.insert(1, f"{name}.mid")
+        cell = note.replace("|", "\\|")  # ABC bar lines in music21's messages
+        lines.append(f"| {name} | {cell} | {', '.join(files)} |")
+    parsed = sum(check.parsed for _, check, _ in rows)
+    lines += ["", f"{parsed} of {len(rows)} parsed by music21.", ""]
+    (out_dir / "tunes.md").write_text("\n".join(lines), encoding="utf-8")
+    return rows

@@ -1,18 +1,17 @@
 """`python -m apps.sentiment <verb>`: the command line of the sentiment app."""
 
-import pathlib
-import sys
-
 import click
 
 from apps.common.cli import (
     App,
+    add_evaluate_command,
     add_export_command,
+    add_prepare_command,
     add_train_command,
-    config_options,
+    app_group,
+    app_main,
+    data_option,
     model_options,
-    preset_option,
-    run_dir_option,
     user_errors,
 )
 from apps.sentiment.config import PRESETS
@@ -24,9 +23,8 @@ DATA_HELP = (
     "first, text last) or a header with `text` and `label` (0/1 or negative/positive)."
 )
 
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli():
+cli = app_group(
+    APP,
     """Tweet sentiment with a bidirectional seqlib RNN and attention pooling.
 
     \b
@@ -35,49 +33,22 @@ def cli():
     evaluate  the model next to TF-IDF + logistic regression and VADER -> reports/sentiment/
     predict   label texts with the trained model or an export
     export    write a SavedModel for TensorFlow Serving -> models/sentiment/<version>/
-    """
+    """,
+)
 
-
-@cli.command()
-@config_options(APP)
-@click.option("--data", "data_file", type=click.Path(dir_okay=False), help=DATA_HELP)
-@user_errors
-def prepare(preset, overrides, data_file):
-    """Fetch the data, make (or reuse) the saved split, and show it."""
-    config = APP.config(preset, overrides)
-    click.echo(APP.pipeline().prepare(config, data_file))
-
-
-add_train_command(
+add_prepare_command(
     cli,
     APP,
-    lambda: APP.pipeline().train,
-    data_options=[
-        click.option("--data", "data_file", type=click.Path(dir_okay=False), help=DATA_HELP)
-    ],
+    data_option(DATA_HELP, file_only=True),
+    "Fetch the data, make (or reuse) the saved split, and show it.",
 )
-
-
-@cli.command()
-@preset_option(APP)
-@run_dir_option(APP)
-@click.option(
-    "--data", "data_file", type=click.Path(dir_okay=False), help="Default: the run's data."
+add_train_command(cli, APP, data=data_option(DATA_HELP, file_only=True))
+add_evaluate_command(
+    cli,
+    APP,
+    "Score the model and the baselines on the test split; write the report.",
+    data=data_option("Default: the run's data.", file_only=True),
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: reports/sentiment.",
-)
-@user_errors
-def evaluate(preset, run_dir, data_file, report_dir):
-    """Score the model and the baselines on the test split; write the report."""
-    from apps.common.report import markdown_table
-
-    report_dir = report_dir or APP.report_dir()
-    rows = APP.pipeline().evaluate(APP.run_dir(preset, run_dir), report_dir, data_file)
-    click.echo(markdown_table(["system (test split)", "accuracy", "macro-F1"], rows))
-    click.echo(f"report: {report_dir}/report.md")
 
 
 @cli.command()
@@ -102,6 +73,4 @@ def predict(texts, text_file, model_path, server, preset):
 
 add_export_command(cli, APP)
 
-
-def main():
-    cli(prog_name=f"{sys.executable.rsplit('/', 1)[-1]} -m apps.sentiment")
+main = app_main(cli, APP)

@@ -7,6 +7,7 @@ the hyper-parameters, and is saved with every run, so that `evaluate`,
 
 import dataclasses
 
+from apps.common.config import check
 from seqlib.training.config import TrainConfig
 
 CELLS = ("lstm", "gru")
@@ -26,11 +27,11 @@ class DataConfig:
     sequence_length: int = 48
 
     def __post_init__(self):
-        if self.max_tokens < 3 or self.sequence_length < 1:
-            raise ValueError(
-                "Expected max_tokens >= 3 and sequence_length >= 1. Received: "
-                f"max_tokens={self.max_tokens}, sequence_length={self.sequence_length}"
-            )
+        check(
+            self.max_tokens >= 3 and self.sequence_length >= 1,
+            "Expected max_tokens >= 3 and sequence_length >= 1. Received: "
+            f"max_tokens={self.max_tokens}, sequence_length={self.sequence_length}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +59,8 @@ class ModelConfig:
     rating_weight: float = 0.5
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
-        if self.layers < 1:
-            raise ValueError(f"Expected layers >= 1. Received: layers={self.layers}")
+        check(self.cell in CELLS, f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
+        check(self.layers >= 1, f"Expected layers >= 1. Received: layers={self.layers}")
 
 
 @dataclasses.dataclass(frozen=True)

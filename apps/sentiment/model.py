@@ -19,6 +19,7 @@ head regresses the annotators' mean rating (scaled to about
 
 import keras
 import tensorflow as tf
+from keras import ops
 
 from seqlib.attention import AttentionPooling
 from seqlib.layers import SubwordEmbedding
@@ -107,6 +108,14 @@ def build_model(config, vocabulary):
     )
     rating = keras.layers.Dense(1, dtype="float32", name="rating")(pooled)
     return keras.Model(texts, {"probability": probability, "rating": rating}, name="sentiment")
+
+
+def masked_mse(y_true, y_pred):
+    """Squared error where the target is known (not NaN), 0 elsewhere: the loss of
+    the `rating` head, whose targets user data lack."""
+    known = ops.logical_not(ops.isnan(y_true))
+    error = ops.square(ops.where(known, y_true, 0.0) - y_pred)
+    return ops.mean(ops.where(known, error, 0.0), axis=-1)
 
 
 def explainer(model):

@@ -1,4 +1,5 @@
-"""`reports/sentiment/`: the markdown report and its figures."""
+"""`reports/sentiment/`: the markdown report and its figures, and `summary`,
+the table `evaluate` prints."""
 
 import json
 
@@ -9,12 +10,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
 
-from apps.common.report import git_commit, markdown_table, plot_history, read_history  # noqa: E402
+from apps.common.report import git_commit, markdown_table, plot_training_curves  # noqa: E402
 from apps.sentiment.model import explainer, words_of  # noqa: E402
+from apps.sentiment.serving import LABELS  # noqa: E402
 from seqlib.training import config_to_dict  # noqa: E402
 
-LABELS = ("negative", "positive")
 SHOWN_TWEETS = 6
+
+
+def summary(rows):
+    """What `evaluate` prints: the rows `(system, accuracy, macro-F1)` as a table."""
+    return markdown_table(["system (test split)", "accuracy", "macro-F1"], rows)
 
 
 def plot_confusion(y_true, y_pred, path):
@@ -74,10 +80,9 @@ def write(report_dir, run, config, data, rows, model, y_true, y_pred, probabilit
     """Writes report.md, metrics.json and the figures; returns the report's path."""
     report_dir.mkdir(parents=True, exist_ok=True)
     matrix = plot_confusion(y_true, y_pred, report_dir / "confusion_matrix.png")
-    history = read_history(run.path / "history.csv")
-    plot_history(
-        history,
-        report_dir / "training_curves.png",
+    curves = plot_training_curves(
+        run.path,
+        report_dir,
         metrics=("loss", "probability_loss", "probability_accuracy"),
         title="sentiment: training and validation",
     )
@@ -125,7 +130,7 @@ def write(report_dir, run, config, data, rows, model, y_true, y_pred, probabilit
         "",
         "## Training curves",
         "",
-        "![training curves](training_curves.png)",
+        f"![training curves]({curves})",
         "",
         "## What the model looks at",
         "",

@@ -1,17 +1,17 @@
 """`python -m apps.stocks <verb>`: the command line of the stock app."""
 
-import sys
-
 import click
 
 from apps.common.cli import (
     App,
+    add_evaluate_command,
     add_export_command,
+    add_prepare_command,
     add_train_command,
-    config_options,
+    app_group,
+    app_main,
+    data_option,
     model_options,
-    preset_option,
-    run_dir_option,
     user_errors,
 )
 from apps.stocks.config import PRESETS
@@ -25,12 +25,13 @@ CSV_HELP = (
 )
 
 
-def _csv_option(help_text=CSV_HELP):
-    return click.option("--csv", "csv", type=click.Path(dir_okay=False), help=help_text)
+def _data_option(help_text=CSV_HELP):
+    """`--data FILE`; `--csv`, its older name, still works."""
+    return data_option(help_text, alias="--csv", file_only=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli():
+cli = app_group(
+    APP,
     """Daily stock forecasts with a seqlib GRU / LSTM: a median and an interval per day.
 
     \b
@@ -40,40 +41,19 @@ def cli():
               on the test period -> reports/stocks/
     predict   forecast the days after the last row of a ticker or a CSV file
     export    write a SavedModel for TensorFlow Serving -> models/stocks/<version>/
-    """
+    """,
+)
 
-
-@cli.command()
-@config_options(APP)
-@_csv_option()
-@user_errors
-def prepare(preset, overrides, csv):
-    """Fetch the data, cut (or reuse) the saved split, and show it."""
-    config = APP.config(preset, overrides)
-    click.echo(APP.pipeline().prepare(config, csv))
-
-
-add_train_command(cli, APP, lambda: APP.pipeline().train, data_options=[_csv_option()])
-
-
-@cli.command()
-@preset_option(APP)
-@run_dir_option(APP)
-@_csv_option("Default: the data the run was trained on.")
-@click.option("--report-dir", type=click.Path(file_okay=False), help="Default: reports/stocks.")
-@user_errors
-def evaluate(preset, run_dir, csv, report_dir):
-    """Score the model and the baselines per ticker on the test period; write the report."""
-    from apps.common.report import markdown_table
-
-    report_dir = report_dir or APP.report_dir()
-    tables = APP.pipeline().evaluate(APP.run_dir(preset, run_dir), report_dir, csv)
-    header, rows = tables["point"]
-    click.echo(markdown_table(header, rows))
-    click.echo()
-    header, rows = tables["interval"]
-    click.echo(markdown_table(header, rows))
-    click.echo(f"report: {report_dir}/report.md")
+add_prepare_command(
+    cli, APP, _data_option(), "Fetch the data, cut (or reuse) the saved split, and show it."
+)
+add_train_command(cli, APP, data=_data_option())
+add_evaluate_command(
+    cli,
+    APP,
+    "Score the model and the baselines per ticker on the test period; write the report.",
+    data=_data_option("Default: the data the run was trained on."),
+)
 
 
 @cli.command()
@@ -82,9 +62,9 @@ def evaluate(preset, run_dir, csv, report_dir):
     "tickers",
     multiple=True,
     metavar="NAME",
-    help="A ticker of the sample stocks (or of --csv); repeatable. Default: all of them.",
+    help="A ticker of the sample stocks (or of --data); repeatable. Default: all of them.",
 )
-@_csv_option("Forecast from the last rows of this file (same columns as for training).")
+@_data_option("Forecast from the last rows of this file (same columns as for training).")
 @click.option(
     "--horizon",
     type=click.IntRange(min=1),
@@ -92,7 +72,7 @@ def evaluate(preset, run_dir, csv, report_dir):
 )
 @model_options(APP)
 @user_errors
-def predict(tickers, csv, horizon, model_path, server, preset):
+def predict(tickers, data, horizon, model_path, server, preset):
     """Print the median forecast and its interval for each of the next days.
 
     The dates are the weekdays after the last row; exchange holidays are not
@@ -102,7 +82,7 @@ def predict(tickers, csv, horizon, model_path, server, preset):
     model, run = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir(), server)
     config = run.config() if run is not None else None
     predictions = pipeline.predict(
-        model, config=config, csv=csv, tickers=list(tickers), horizon=horizon
+        model, config=config, data=data, tickers=list(tickers), horizon=horizon
     )
     for p in predictions:
         click.echo(f"{p.ticker}: last close {p.last_close:.2f} on {p.last_date.date()}")
@@ -115,6 +95,4 @@ def predict(tickers, csv, horizon, model_path, server, preset):
 
 add_export_command(cli, APP)
 
-
-def main():
-    cli(prog_name=f"{sys.executable.rsplit('/', 1)[-1]} -m apps.stocks")
+main = app_main(cli, APP)

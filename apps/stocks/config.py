@@ -8,6 +8,7 @@ model that was trained.
 
 import dataclasses
 
+from apps.common.config import check
 from seqlib.training.config import TrainConfig
 
 CELLS = ("lstm", "gru")
@@ -29,11 +30,11 @@ class DataConfig:
     horizon: int = 5
 
     def __post_init__(self):
-        if self.window < 3 or self.horizon < 1 or not self.tickers:
-            raise ValueError(
-                "Expected window >= 3, horizon >= 1 and at least one ticker. Received: "
-                f"window={self.window}, horizon={self.horizon}, tickers={self.tickers}"
-            )
+        check(
+            self.window >= 3 and self.horizon >= 1 and bool(self.tickers),
+            "Expected window >= 3, horizon >= 1 and at least one ticker. Received: "
+            f"window={self.window}, horizon={self.horizon}, tickers={self.tickers}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,24 +55,21 @@ class ModelConfig:
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
-        if self.layers < 1 or self.units < 1:
-            raise ValueError(
-                f"Expected layers >= 1 and units >= 1. Received: layers={self.layers}, "
-                f"units={self.units}"
-            )
+        check(self.cell in CELLS, f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
+        check(
+            self.layers >= 1 and self.units >= 1,
+            f"Expected layers >= 1 and units >= 1. Received: layers={self.layers}, "
+            f"units={self.units}",
+        )
         levels = self.quantiles
-        if (
-            0.5 not in levels
-            or len(levels) < 3
-            or any(not 0.0 < q < 1.0 for q in levels)
-            or any(a >= b for a, b in zip(levels, levels[1:]))
-        ):
-            raise ValueError(
-                "Expected increasing quantiles in (0, 1), 0.5 among them and one on each side. "
-                f"Received: quantiles={levels}"
-            )
+        check(
+            0.5 in levels
+            and len(levels) >= 3
+            and all(0.0 < q < 1.0 for q in levels)
+            and all(a < b for a, b in zip(levels, levels[1:])),
+            "Expected increasing quantiles in (0, 1), 0.5 among them and one on each side. "
+            f"Received: quantiles={levels}",
+        )
 
 
 @dataclasses.dataclass(frozen=True)

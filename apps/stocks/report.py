@@ -1,4 +1,5 @@
-"""`reports/stocks/`: the markdown report and its figures."""
+"""`reports/stocks/`: the markdown report and its figures, and `summary`, the
+tables `evaluate` prints."""
 
 import json
 
@@ -8,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from apps.common.report import git_commit, markdown_table, plot_history, read_history  # noqa: E402
+from apps.common.report import git_commit, markdown_table, plot_training_curves  # noqa: E402
 from apps.stocks.baselines import (  # noqa: E402
     AR_LAGS,
     MOVING_AVERAGE,
@@ -78,7 +79,12 @@ def plot_by_day(figures, path):
     plt.close(fig)
 
 
-def summary(tables, level):
+def summary(tables):
+    """What `evaluate` prints: the next-day point and interval tables, per ticker."""
+    return f"{markdown_table(*tables['point'])}\n\n{markdown_table(*tables['interval'])}"
+
+
+def findings(tables, level):
     """What the numbers say, computed from them (never more)."""
     point = tables["point"][1]
     interval = tables["interval"][1]
@@ -118,9 +124,8 @@ def write(report_dir, run, config, data, windows, tables, figures_data, predicte
     test = windows["test"]
     plot_forecasts(test, predicted, report_dir / "forecast_vs_actual.png", level)
     plot_by_day(figures_data, report_dir / "error_by_horizon.png")
-    history = read_history(run.path / "history.csv")
-    plot_history(
-        history, report_dir / "training_curves.png", title="stocks: pinball loss (scaled returns)"
+    curves = plot_training_curves(
+        run.path, report_dir, title="stocks: pinball loss (scaled returns)"
     )
     metrics = {
         name: [dict(zip(header, row)) for row in rows] for name, (header, rows) in tables.items()
@@ -138,7 +143,7 @@ def write(report_dir, run, config, data, windows, tables, figures_data, predicte
         f"origin day), the same for every system below. Prices are as quoted on each "
         "forecast's origin day (split- and dividend-adjusted within the window).",
         "",
-        summary(tables, level),
+        findings(tables, level),
         *(f"- {note}" for note in figures_data["notes"]),
         "",
         "## Next-day close, per ticker",
@@ -187,7 +192,7 @@ def write(report_dir, run, config, data, windows, tables, figures_data, predicte
         "",
         "## Training curves",
         "",
-        "![training curves](training_curves.png)",
+        f"![training curves]({curves})",
         "",
         "## Config",
         "",
