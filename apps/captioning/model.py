@@ -1,17 +1,11 @@
-"""Images, tokens, the Show-Attend-Tell model and the in-graph captioner.
+"""Images and the Show-Attend-Tell model.
 
-Pixels and words are both handled inside the TensorFlow graph, so training,
-`caption` and TensorFlow Serving see the same numbers and a served model
-needs no Python:
-
-- an image is encoded bytes (PNG or JPEG) -> `tf.io.decode_image` (3
-  channels) -> resized to `image_size x image_size` -> floats in [0, 1]
-  (`decode_image`);
-- a caption is lowercased (`normalize`) and cut by the translation app's
-  `tokenize` (a space around every punctuation mark, then a split on
-  spaces); the ids come from the same `Vocabulary` class.
-
-Ids: 0 pads, 1 is `[UNK]`, 2 starts and 3 ends a caption.
+Pixels are handled inside the TensorFlow graph, so training, `caption` and
+TensorFlow Serving see the same numbers and a served model needs no Python:
+an image is encoded bytes (PNG or JPEG) -> `tf.io.decode_image` (3 channels)
+-> resized to `image_size x image_size` -> floats in [0, 1] (`decode_image`).
+Captions are ids of an `apps.common.text.Vocabulary`: 0 pads, 1 is `[UNK]`,
+2 starts and 3 ends a caption.
 """
 
 import pathlib
@@ -21,19 +15,10 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from apps.captioning.config import BACKBONE_STRIDE
-from apps.translation.model import (
-    END,
-    PAD,
-    START,
-    TARGET_SPECIALS,
-    UNK,
-    detokenize,
-    tokenize,
-)
+from apps.captioning.config import BACKBONE_STRIDE, check_config
+from apps.common.text import END, PAD, START, UNK
 from seqlib.models import ShowAttendTell
 
-SPECIALS = TARGET_SPECIALS
 # MobileNetV2's last layer of stride 16: a 6 x 6 grid of 576 features at 96 px.
 BACKBONE_LAYER = "block_13_expand_relu"
 
@@ -59,31 +44,6 @@ def decode_images(data, image_size):
         data,
         fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.float32),
     )
-
-
-# -- tokens -------------------------------------------------------------------
-
-
-def normalize(texts, lowercase=True):
-    """The text a caption's tokens are cut from: lowercased (UTF-8) when asked."""
-    texts = tf.convert_to_tensor(texts, tf.string)
-    return tf.strings.lower(texts, encoding="utf-8") if lowercase else texts
-
-
-def tokenize_captions(texts, lowercase=True, batch_size=4096):
-    """Python lists of tokens (str) of `texts`, cut in the graph."""
-    out = []
-    for i in range(0, len(texts), batch_size):
-        ragged = tokenize(normalize(tf.constant(texts[i : i + batch_size], tf.string), lowercase))
-        out.extend([t.decode("utf-8") for t in row] for row in ragged.to_list())
-    return out
-
-
-def frame(ids, max_tokens):
-    """`[START] ids [END]` right-padded with `PAD` to `max_tokens + 2` ids
-    (the decoder's loop is unrolled: every target has that one length)."""
-    framed = [START, *ids[:max_tokens], END]
-    return framed + [PAD] * (max_tokens + 2 - len(framed))
 
 
 # -- the model ----------------------------------------------------------------
@@ -153,13 +113,27 @@ def build_encoder(model_config, image_size):
     return _mobilenet(m.backbone_weights, image_size)
 
 
-def _mobilenet(weights_path, image_size):
+def _backbone_file(weights_path):
+    """The MobileNetV2 weights file, which must exist (nothing is downloaded)."""
     path = pathlib.Path(weights_path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
-            f"model.backbone_weights: no such file {path} (MobileNetV2 weights are read "
-            "from a local file, never downloaded)"
+            f"model.backbone_weights: no such file {weights_path} (MobileNetV2 weights are "
+            "read from a local file, never downloaded)"
         )
+    return path
+
+
+def check_backbone(config):
+    """The config's cross-checks and the backbone's weights file: a mistake fails
+    before the run directory is touched."""
+    check_config(config)
+    if config.model.encoder == "mobilenet_v2":
+        _backbone_file(config.model.backbone_weights)
+
+
+def _mobilenet(weights_path, image_size):
+    path = _backbone_file(weights_path)
     base = keras.applications.MobileNetV2(
         input_shape=(image_size, image_size, 3), include_top=False, weights=None
     )
@@ -238,91 +212,3 @@ def build_variables(model, image_size):
     images = np.zeros((1, image_size, image_size, 3), np.float32)
     model((images, np.full((1, 1), START, np.int32)), training=False)
     return model
-
-
-class Captioner(tf.Module):
-    """Image bytes in, captions out: decoding, resizing, the encoder, the
-    search and the words in one graph. `caption` and the SavedModel both run it.
-
-    Args:
-        model: A built `ShowAttendTell`.
-        vocabulary: Its `Vocabulary`.
-        image_size: The side images are resized to.
-        grid: `(h, w)` of the encoder's grid.
-        decode: A `DecodeConfig`: beam width, length penalty, length limit.
-    """
-
-    def __init__(self, model, vocabulary, image_size, grid, decode):
-        super().__init__()
-        self.model = model
-        self.image_size = int(image_size)
-        self.grid = tf.constant(grid, tf.int32)
-        # Padding and the start and end marks print as nothing (`detokenize`
-        # drops empty tokens); an unknown word shows as `[UNK]`.
-        words = ["" for _ in range(vocabulary.specials)]
-        words[UNK] = "[UNK]"
-        words += vocabulary.tokens[vocabulary.specials :]
-        self.words = tf.constant(words, tf.string)
-        self.beam_width = int(decode.beam_width)
-        self.length_penalty = float(decode.length_penalty)
-        self.steps = int(decode.max_length) + 1  # the words and the end mark
-
-    def images(self, image):
-        """`(batch, S, S, 3)` floats of encoded images `(batch,)`."""
-        return decode_images(image, self.image_size)
-
-    def _decode(self, image, method, beam_width=1):
-        result = self.model.generate(
-            self.images(image),
-            method=method,
-            max_length=self.steps,
-            beam_width=beam_width,
-            length_penalty=self.length_penalty,
-        )
-        ids, scores = result.ids, result.scores
-        if method == "beam":
-            ids, scores = ids[:, 0], scores[:, 0]  # the best hypothesis
-        return {
-            "caption": detokenize(tf.gather(self.words, ids)),
-            "ids": ids,
-            "score": scores,
-        }
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image")])
-    def beam(self, image):
-        """Beam search (the config's width and length penalty): `caption`
-        `(batch,)` string, `ids` `(batch, T)`, `score` (log-probability)."""
-        return self._decode(image, "beam", self.beam_width)
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image")])
-    def greedy(self, image):
-        """Greedy search; outputs as `beam`'s."""
-        return self._decode(image, "greedy")
-
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None], tf.string, name="image"),
-            tf.TensorSpec([None, None], tf.int32, name="ids"),
-        ]
-    )
-    def attention(self, image, ids):
-        """Where the decoder looked while it emitted `ids` (the ids of a
-        caption, end included, padded with 0 or the end id): `weights`
-        `(batch, T, h * w)` over the grid cells (row-major), `tokens`
-        `(batch, T)` (the words, `[END]`; empty strings pad) and `grid` `(h, w)`."""
-        steps = tf.shape(ids)[1]
-        # The decoder's loop is unrolled: feed it a fixed length, keep the first T steps.
-        fixed = ids[:, : self.steps]
-        fixed = tf.pad(fixed, [[0, 0], [0, self.steps - tf.shape(fixed)[1]]])
-        fixed = tf.reshape(fixed, [-1, self.steps])
-        target_in = tf.concat([tf.fill([tf.shape(ids)[0], 1], START), fixed[:, :-1]], axis=1)
-        _, weights = self.model(
-            (self.images(image), target_in), training=False, return_attention=True
-        )
-        words = tf.concat([self.words[:END], ["[END]"], self.words[END + 1 :]], 0)
-        steps = tf.minimum(steps, self.steps)
-        return {
-            "weights": tf.cast(weights[:, :steps], tf.float32),
-            "tokens": tf.gather(words, ids[:, :steps]),
-            "grid": self.grid,
-        }

@@ -2,7 +2,7 @@
 
 `report.md` holds the BLEU-1..4 / exact-match table of the baseline and of
 greedy and beam search on the same test images (with sacreBLEU's
-signature), the config and commit, learning curves, sample test images with
+signature), the config and commit, training curves, sample test images with
 their reference, greedy and beam captions, and attention grids; `metrics.json`
 the numbers.
 """
@@ -13,15 +13,36 @@ import pathlib
 
 import numpy as np
 
-from apps.common.report import git_commit, markdown_table, plot_history, read_history
+from apps.captioning.serving import attention_of, caption_images
+from apps.common.report import git_commit, markdown_table, plot_training_curves
 
 SAMPLES = 8
 GRIDS = 3
 COLUMNS = 5  # panels per row of an attention grid
 
 
-def results_table(results):
-    """The markdown table of every system: search, BLEU-1..4, exact match, speed."""
+def describe_variant(config):
+    """A short name of the model, e.g. "CNN + GRU, doubly stochastic 1"."""
+    m = config.model
+    encoder = {"cnn": "CNN", "factored": "colour + form CNN", "mobilenet_v2": "MobileNetV2"}[
+        m.encoder
+    ]
+    parts = [f"{encoder} + {m.cell.upper()}"]
+    parts.append(
+        f"doubly stochastic {m.doubly_stochastic:g}" if m.doubly_stochastic else "no regulariser"
+    )
+    if m.word_dropout:
+        parts.append(f"word dropout {m.word_dropout:g}")
+    if not m.positions:
+        parts.append("no positions")
+    if not m.gate:
+        parts.append("no gate")
+    return ", ".join(parts)
+
+
+def summary(results):
+    """What `evaluate` prints: the markdown table of every system (search,
+    BLEU-1..4, exact match, speed)."""
     rows = []
     for system in results["systems"]:
         speed = system.get("images_per_second")
@@ -91,6 +112,13 @@ def attention_png(image, weights, tokens, grid, path, title=None):
     plt.close(fig)
 
 
+def show_attention(captioner, image, ids, path, title=None):
+    """Draws the image and, for each word of its caption (`ids`), where the
+    decoder looked, into the PNG `path`."""
+    weights, tokens, grid = attention_of(captioner, image, ids)
+    attention_png(image, weights, tokens, grid, path, title=title)
+
+
 def _pairs_named(results):
     """Lines of the held-out vs seen colour-shape pairs table (scenes only)."""
     named = results.get("pairs_named")
@@ -147,18 +175,17 @@ def _thumbnail(image, path, side=128):
 
 
 def write(report_dir, run, config, results, test, images, captions, captioner):
-    """Writes `report.md`, `metrics.json`, `learning_curves.png`, thumbnails of
-    the first test images (`samples/`) and attention grids (`attention-<i>.png`)."""
-    from apps.captioning import pipeline
-
+    """Writes `report.md`, `metrics.json`, `training_curves.png`, thumbnails of
+    the first test images (`samples/`) and attention grids (`attention-<i>.png`).
+    `test` and `images` are the test examples and their bytes, `captions` their
+    greedy and beam captions by `captioner`, the run's `Captioner`."""
     report_dir = pathlib.Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "metrics.json").write_text(json.dumps(results, indent=1) + "\n")
-    history = read_history(run.path / "history.csv")
     m, t, d = config.model, config.train, config.decode
-    plot_history(
-        history,
-        report_dir / "learning_curves.png",
+    curves = plot_training_curves(
+        run.path,
+        report_dir,
         metrics=("loss", "cross_entropy"),
         title="loss (training adds the doubly stochastic penalty) and cross-entropy per token"
         if m.doubly_stochastic
@@ -185,7 +212,7 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
         f"{results['test_images']:,} test images, {results['test_captions']:,} reference "
         "captions.",
         "",
-        results_table(results),
+        summary(results),
         "",
         f"BLEU: sacreBLEU `{systems[-1]['signature']}` with `max_ngram_order` 1 to 4 "
         "(corpus level, every caption of an image a reference), as fractions. Exact match: "
@@ -205,7 +232,7 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
         "",
         *_by_shapes(results),
         *_pairs_named(results),
-        "![learning curves](learning_curves.png)",
+        f"![training curves]({curves})",
         "",
         "## Sample test images",
         "",
@@ -235,9 +262,9 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
         # Scenes with several shapes show the attention moving from one to the next.
         order = sorted(range(len(test)), key=lambda i: -len(captions["beam"][i].split()))
         chosen = sorted(order[:GRIDS])
-        texts, ids, _ = pipeline.caption_images(captioner, [images[i] for i in chosen])
+        texts, ids, _ = caption_images(captioner, [images[i] for i in chosen])
         for k, i in enumerate(chosen):
             name = f"attention-{k + 1}.png"
-            pipeline.show_attention(captioner, images[i], ids[k], report_dir / name)
+            show_attention(captioner, images[i], ids[k], report_dir / name)
             lines += [f"`{_escape(texts[k])}`", "", f"![]({name})", ""]
     (report_dir / "report.md").write_text("\n".join(lines), encoding="utf-8")

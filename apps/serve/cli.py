@@ -45,6 +45,9 @@ from apps.common.cli import user_errors, workdir
 @user_errors
 def cli(models_dir, host, port, max_request_mb, poll_seconds, quiet):
     """Serve the exported models with TensorFlow Serving's REST API."""
+    from apps.common.startup import import_tensorflow
+
+    import_tensorflow()
     from seqlib.serving.server import make_server
 
     models_dir = models_dir or workdir() / "models"

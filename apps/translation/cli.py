@@ -1,18 +1,19 @@
 """`python -m apps.translation <verb>`: the command line of the translation app."""
 
 import pathlib
-import sys
 
 import click
 
 from apps.common.cli import (
     App,
+    add_evaluate_command,
     add_export_command,
+    add_prepare_command,
     add_train_command,
-    config_options,
+    app_group,
+    app_main,
+    data_option,
     model_options,
-    preset_option,
-    run_dir_option,
     user_errors,
 )
 from apps.translation.config import PRESETS
@@ -24,9 +25,8 @@ DATA_HELP = (
     "english<TAB>other[<TAB>attribution] (the layout of manythings.org's files)."
 )
 
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli():
+cli = app_group(
+    APP,
     """Spanish-English translation with a seqlib Seq2Seq, beam search and sacreBLEU.
 
     \b
@@ -36,60 +36,37 @@ def cli():
                --compare runs (no attention, reversed source) -> reports/translation/
     translate  translate sentences or a file; --show-attention draws the heat-map
     export     write a SavedModel for TensorFlow Serving -> models/translation/<version>/
-    """
+    """,
+)
 
-
-@cli.command()
-@config_options(APP)
-@click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)
-@user_errors
-def prepare(preset, overrides, data_path):
-    """Read the pairs, make (or reuse) the saved split, and show it."""
-    config = APP.config(preset, overrides)
-    click.echo(APP.pipeline().prepare(config, data_path))
-
-
-add_train_command(
+add_prepare_command(
     cli,
     APP,
-    lambda: APP.pipeline().train,
-    data_options=[click.option("--data", "data_path", type=click.Path(), help=DATA_HELP)],
+    data_option(DATA_HELP),
+    "Read the pairs, make (or reuse) the saved split, and show it.",
 )
-
-
-@cli.command()
-@preset_option(APP)
-@run_dir_option(APP)
-@click.option("--data", "data_path", type=click.Path(), help="Default: the run's data.")
-@click.option(
-    "--compare",
-    multiple=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="Another run to score on the same test set (repeatable), e.g. a model "
-    "trained with --set model.attention=none.",
+add_train_command(cli, APP, data=data_option(DATA_HELP))
+add_evaluate_command(
+    cli,
+    APP,
+    "sacreBLEU and chrF on the test split, greedy and beam; write the report.",
+    data=data_option("Default: the run's data."),
+    options=[
+        click.option(
+            "--compare",
+            multiple=True,
+            type=click.Path(file_okay=False, exists=True),
+            help="Another run to score on the same test set (repeatable), e.g. a model "
+            "trained with --set model.attention=none.",
+        ),
+        click.option(
+            "--limit",
+            type=click.IntRange(min=0),
+            default=0,
+            help="Score only the first N test sentences (0 = all).",
+        ),
+    ],
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: reports/translation.",
-)
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Score only the first N test sentences (0 = all).",
-)
-@user_errors
-def evaluate(preset, run_dir, data_path, compare, report_dir, limit):
-    """sacreBLEU and chrF on the test split, greedy and beam; write the report."""
-    from apps.translation.report import results_table
-
-    report_dir = report_dir or APP.report_dir()
-    results = APP.pipeline().evaluate(
-        APP.run_dir(preset, run_dir), report_dir, data_path, compare, limit, say=click.echo
-    )
-    click.echo(results_table(results))
-    click.echo(f"report: {report_dir}/report.md")
 
 
 @cli.command()
@@ -134,16 +111,12 @@ def translate(
     translator = pipeline.find_translator(
         model_path, APP.run_dir(preset), APP.models_dir(), overrides, server
     )
-    texts, ids, _ = pipeline.translate_sentences(translator, sentences, greedy)
-    for text in texts:
+    for text in pipeline.translate(translator, sentences, greedy, show_attention):
         click.echo(text)
     if show_attention:
-        pipeline.show_attention(translator, sentences[0], ids[0], show_attention)
         click.echo(f"attention: {show_attention}", err=True)
 
 
 add_export_command(cli, APP)
 
-
-def main():
-    cli(prog_name=f"{sys.executable.rsplit('/', 1)[-1]} -m apps.translation")
+main = app_main(cli, APP)

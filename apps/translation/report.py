@@ -1,7 +1,7 @@
 """The translation report: `reports/translation/report.md` and its figures.
 
 `report.md` holds the sacreBLEU / chrF table of every system on the same test
-sentences (with the sacreBLEU signature), the config and commit, learning
+sentences (with the sacreBLEU signature), the config and commit, training
 curves, sample translations and attention heat-maps; `metrics.json` the
 numbers.
 """
@@ -11,14 +11,28 @@ import pathlib
 
 import numpy as np
 
-from apps.common.report import git_commit, markdown_table, plot_history, read_history
+from apps.common.report import git_commit, markdown_table, plot_training_curves
+from apps.translation.serving import attention_of, translate_sentences
 
 SAMPLES = 12
 HEATMAPS = 4
 
 
-def results_table(results):
-    """The markdown table of every system: search, BLEU, chrF, speed."""
+def describe_variant(config):
+    """A short name of a model variant, e.g. "no attention, reversed source"."""
+    m = config.model
+    parts = [
+        "no attention" if m.attention == "none" else f"{m.attention} attention",
+        "bidirectional" if m.bidirectional else "unidirectional",
+    ]
+    if m.reverse_source:
+        parts.append("reversed source")
+    return ", ".join(parts)
+
+
+def summary(results):
+    """What `evaluate` prints: the markdown table of every system (search,
+    BLEU, chrF, speed)."""
     rows = []
     for system in results["systems"]:
         speed = system.get("sentences_per_second")
@@ -64,22 +78,27 @@ def attention_png(weights, source_tokens, target_tokens, path, title=None):
     plt.close(fig)
 
 
+def show_attention(translator, sentence, ids, path):
+    """Draws where the decoder looked for each word of the translation of
+    `sentence` (`ids`: its target ids) into the PNG `path`."""
+    attention_png(*attention_of(translator, sentence, ids), path)
+
+
 def _escape(text):
     return text.replace("|", "\\|")
 
 
 def write(report_dir, run, config, results, sources, refs, translations, translator):
-    """Writes `report.md`, `metrics.json`, `learning_curves.png` and the
-    attention heat-maps of the first test sentences."""
-    from apps.translation import pipeline
-
+    """Writes `report.md`, `metrics.json`, `training_curves.png` and the
+    attention heat-maps of the first test sentences. `sources` and `refs` are
+    the test sentences and their references, `translations` their greedy and
+    beam translations by `translator`, the run's `Translator`."""
     report_dir = pathlib.Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "metrics.json").write_text(json.dumps(results, indent=1) + "\n")
-    history = read_history(run.path / "history.csv")
-    plot_history(
-        history,
-        report_dir / "learning_curves.png",
+    curves = plot_training_curves(
+        run.path,
+        report_dir,
         metrics=("loss",),
         title="label-smoothed cross-entropy per target token",
     )
@@ -92,7 +111,7 @@ def write(report_dir, run, config, results, sources, refs, translations, transla
         "sentences; no sentence of either language in it appears in training. Every "
         "translation of a source sentence in the test split is a reference.",
         "",
-        results_table(results),
+        summary(results),
         "",
         f"sacreBLEU {results['systems'][-1]['signature']} (BLEU); chrF is sacreBLEU's "
         "chrF2 on the same references. 'copy the source' outputs the source sentence "
@@ -110,7 +129,7 @@ def write(report_dir, run, config, results, sources, refs, translations, transla
         f"search: width {config.decode.beam_width}, GNMT length penalty "
         f"{config.decode.length_penalty}. Evaluation took {results['seconds']:.0f} s.",
         "",
-        "![learning curves](learning_curves.png)",
+        f"![training curves]({curves})",
         "",
         "## Sample translations (first test sentences)",
         "",
@@ -127,9 +146,9 @@ def write(report_dir, run, config, results, sources, refs, translations, transla
         lines += ["## Where the decoder looks", ""]
         # Sentences long enough for the alignment (and its reordering) to show.
         chosen = [s for s in sources if 6 <= len(s.split()) <= 12][:HEATMAPS] or sources[:1]
-        texts, ids, _ = pipeline.translate_sentences(translator, chosen)
+        texts, ids, _ = translate_sentences(translator, chosen)
         for i, sentence in enumerate(chosen):
             name = f"attention-{i + 1}.png"
-            pipeline.show_attention(translator, sentence, ids[i], report_dir / name)
+            show_attention(translator, sentence, ids[i], report_dir / name)
             lines += [f"`{_escape(sentence)}` → `{_escape(texts[i])}`", "", f"![]({name})", ""]
     (report_dir / "report.md").write_text("\n".join(lines), encoding="utf-8")

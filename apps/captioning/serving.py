@@ -1,0 +1,87 @@
+"""The captioning export and the functions that ask any form of it.
+
+`Captioner` is what `caption`, `evaluate` and TensorFlow Serving run: image
+bytes in, captions out (decoding, resizing, the encoder, the search and the
+words in one graph). `caption_images` and `attention_of` call a `Captioner`,
+a loaded export or a served model alike, in batches.
+"""
+
+import tensorflow as tf
+
+from apps.captioning.model import decode_images
+from apps.common.decoder import DecoderModule, attention_of_one, decode_batches
+
+
+class Captioner(DecoderModule):
+    """Encoded images in (`image`), captions out (`caption`), with `ids` and `score`.
+
+    Args:
+        model: A built `ShowAttendTell`.
+        vocabulary: Its `Vocabulary`.
+        image_size: The side images are resized to.
+        grid: `(h, w)` of the encoder's grid.
+        decode: A `DecodeConfig`: beam width, length penalty, length limit.
+    """
+
+    input_name = "image"
+    output_name = "caption"
+
+    def __init__(self, model, vocabulary, image_size, grid, decode):
+        super().__init__(model, vocabulary, decode)
+        self.image_size = int(image_size)
+        self.grid = tf.constant(grid, tf.int32)
+        self.steps = int(decode.max_length) + 1  # the words and the end mark
+
+    def images(self, image):
+        """`(batch, S, S, 3)` floats of encoded images `(batch,)`."""
+        return decode_images(image, self.image_size)
+
+    def model_inputs(self, image):
+        return self.images(image), self.steps, None
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="image"),
+            tf.TensorSpec([None, None], tf.int32, name="ids"),
+        ]
+    )
+    def attention(self, image, ids):
+        """Where the decoder looked while it emitted `ids` (the ids of a
+        caption, end included, padded with 0 or the end id): `weights`
+        `(batch, T, h * w)` over the grid cells (row-major), `tokens`
+        `(batch, T)` (the words, `[END]`; empty strings pad) and `grid` `(h, w)`."""
+        steps = tf.shape(ids)[1]
+        # The decoder's loop is unrolled: feed it a fixed length, keep the first T steps.
+        fixed = ids[:, : self.steps]
+        fixed = tf.pad(fixed, [[0, 0], [0, self.steps - tf.shape(fixed)[1]]])
+        fixed = tf.reshape(fixed, [-1, self.steps])
+        target_in = self.decoder_inputs(fixed)
+        _, weights = self.model(
+            (self.images(image), target_in), training=False, return_attention=True
+        )
+        steps = tf.minimum(steps, self.steps)
+        return {
+            "weights": tf.cast(weights[:, :steps], tf.float32),
+            "tokens": tf.gather(self.end_words(), ids[:, :steps]),
+            "grid": self.grid,
+        }
+
+
+def caption_images(captioner, images, greedy=False, batch_size=64):
+    """`(captions, ids, scores)` of a list of encoded images (bytes), in order,
+    decoded `batch_size` at a time by a `Captioner`, a loaded export or a
+    served model. An image that cannot be decoded is a one-line ValueError."""
+    try:
+        return decode_batches(
+            captioner, images, Captioner.input_name, Captioner.output_name, greedy, batch_size
+        )
+    except tf.errors.InvalidArgumentError as error:
+        raise ValueError(f"an image cannot be decoded ({error.message.splitlines()[0]})") from None
+
+
+def attention_of(captioner, image, ids):
+    """`(weights (T, h * w), tokens (T,), grid (h, w))` of one image's caption
+    `ids`, up to its end mark."""
+    out = attention_of_one(captioner, Captioner.input_name, image, ids)
+    tokens = [t.decode("utf-8") for t in out["tokens"].numpy()[0]]
+    return out["weights"].numpy()[0], tokens, tuple(int(x) for x in out["grid"].numpy())
