@@ -3,65 +3,31 @@ bits per character, sampling), every verb end to end on a small folder of
 tunes, the export served without the project, exact resume, and one-line
 errors for bad input."""
 
+import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from app_fixtures import MUSIC_TINY as TINY
+from app_fixtures import music_data, train_interrupted
 from click.testing import CliRunner
 
 from apps.music.cli import cli
-
-TINY = [
-    "--set",
-    "train.epochs=2",
-    "--set",
-    "train.batch_size=4",
-    "--set",
-    "data.window=16",
-    "--set",
-    "data.steps_per_epoch=12",
-    "--set",
-    "model.units=16",
-    "--set",
-    "model.embedding_dim=8",
-    "--set",
-    "sample.max_length=120",
-]
-KEYS = ("D", "G", "A", "Em", "C")
-METERS = {"4/4": 8, "6/8": 6, "3/4": 6, "2/4": 4}  # eighth notes per bar (L:1/8)
-
-
-def _tune(rng, number):
-    meter = list(METERS)[number % len(METERS)]
-    bars = []
-    for _ in range(8):
-        notes, left = [], METERS[meter]
-        while left:
-            length = int(min(left, rng.choice([1, 1, 2, 3])))
-            pitch = "CDEFGABcdefg"[rng.integers(12)]
-            notes.append(pitch + (str(length) if length > 1 else ""))
-            left -= length
-        bars.append("".join(notes))
-    body = "|".join(bars[:4]) + "|\n" + "|".join(bars[4:]) + "|]\n"
-    return f"X:{number}\nT:Tune {number}\nM:{meter}\nL:1/8\nK:{KEYS[number % len(KEYS)]}\n{body}"
 
 
 @pytest.fixture()
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
     monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "tunes"
-    (folder / "more").mkdir(parents=True)
-    tunes = [_tune(rng, i) for i in range(1, 41)]
-    (folder / "a.abc").write_text("\n".join(tunes[:25]), encoding="utf-8")
-    (folder / "more" / "b.abc").write_text("\n".join(tunes[25:]), encoding="utf-8")
-    (folder / "more" / "broken.abc").write_bytes(b"\x00\x01binary")
-    (folder / "empty.abc").write_text("", encoding="utf-8")
     return tmp_path
+
+
+@pytest.fixture()
+def data(home):
+    """`["--data", "<home>/tunes"]`: 40 random tunes in two files, and two files
+    that are skipped."""
+    return music_data(home)
 
 
 def _invoke(*args):
@@ -69,20 +35,6 @@ def _invoke(*args):
 
 
 # -- pieces -------------------------------------------------------------------
-
-
-def test_help_does_not_import_tensorflow():
-    code = (
-        "import sys; from apps.music.cli import cli; "
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "apps.music", "--help"], capture_output=True, text=True
-    )
-    assert done.returncode == 0
-    for verb in ("prepare", "train", "evaluate", "generate", "export"):
-        assert verb in done.stdout
 
 
 def test_vocabulary_round_trip_and_unknown_characters():
@@ -149,7 +101,7 @@ def test_witten_bell_ngram_matches_a_direct_implementation_and_sums_to_one():
 
 
 def test_stream_windows_carry_each_stream_forward():
-    from apps.music.model import stream_windows
+    from apps.music.data import stream_windows
 
     text = np.arange(103, dtype=np.int32)
     dataset, windows = stream_windows(tf.constant(text), streams=4, window=6)
@@ -164,7 +116,8 @@ def test_stream_windows_carry_each_stream_forward():
 
 
 def test_training_order_depends_on_the_epoch_only():
-    from apps.music.model import END, training_windows
+    from apps.music.data import training_windows
+    from apps.music.model import END
 
     lengths = np.array([5, 7, 3, 9, 6, 4], np.int64)
     flat = np.concatenate(
@@ -205,7 +158,8 @@ def test_bits_per_character_equals_one_pass_over_each_sequence():
 
 
 def test_sampling_stops_at_the_length_and_never_draws_unknown():
-    from apps.music.model import END, UNKNOWN, sample_ids
+    from apps.music.model import END, UNKNOWN
+    from apps.music.serving import sample_ids
     from seqlib.models import LanguageModel
 
     model = LanguageModel(7, embedding_dim=4, units=5, num_layers=1)
@@ -223,7 +177,7 @@ def test_sampling_stops_at_the_length_and_never_draws_unknown():
 
 
 def test_unescape_prefix():
-    from apps.music.pipeline import unescape_prefix
+    from apps.music.cli import unescape_prefix
 
     assert unescape_prefix(r"X:1\nM:6/8\nK:D\n") == "X:1\nM:6/8\nK:D\n"
     assert unescape_prefix(r"A\\nB \ C") == "A\\nB \\ C"
@@ -232,26 +186,26 @@ def test_unescape_prefix():
 # -- the app --------------------------------------------------------------------
 
 
-def test_every_verb_on_a_small_folder(home, monkeypatch, model_server):
+def test_every_verb_on_a_small_folder(home, data, monkeypatch, model_server):
     from apps.music import pipeline, scores
     from seqlib.export.testing import run_isolated
 
     # An untrained model writes nonsense that music21 can take long to give up on.
     monkeypatch.setattr(scores, "TIME_LIMIT", 1.0)
 
-    data = str(home / "tunes")
-    result = _invoke("prepare", "--data", data)
+    result = _invoke("prepare", *data)
     assert result.exit_code == 0, result.output
     assert "40 tunes in 2 ABC files" in result.output
     assert "skipped more/broken.abc: binary data" in result.output
     assert "skipped empty.abc: no tune" in result.output
 
-    result = _invoke("train", "--data", data, *TINY)
+    result = _invoke("train", *data, *TINY)
     assert result.exit_code == 0, result.output
     run = home / "runs" / "music" / "cpu-small"
     assert (run / "checkpoints" / "final.weights.h5").is_file()
     assert (run / "vocabulary.json").is_file() and (run / "history.csv").is_file()
     assert "val_bits_per_character" in (run / "history.csv").read_text()
+    assert json.loads((run / "data.json").read_text()) == {"data": data[1]}
 
     result = _invoke("evaluate", "--tunes", "4")  # the run remembers its data
     assert result.exit_code == 0, result.output
@@ -262,13 +216,14 @@ def test_every_verb_on_a_small_folder(home, monkeypatch, model_server):
     for name in (
         "report.md",
         "metrics.json",
-        "learning_curves.png",
+        "training_curves.png",
         "generated_tunes.png",
         "generated-1.abc",
         "generated-2.abc",
     ):
         assert (report / name).is_file(), name
-    assert "bits per character" in (report / "report.md").read_text().lower()
+    text = (report / "report.md").read_text()
+    assert "bits per character" in text.lower() and "(training_curves.png)" in text
 
     out = home / "samples"
     result = _invoke(
@@ -353,34 +308,16 @@ def test_every_verb_on_a_small_folder(home, monkeypatch, model_server):
         pipeline.generate(loaded, None, "X:1\n€", num=1, length=5)
 
 
-class _Interrupted(Exception):
-    pass
-
-
-def test_a_run_interrupted_and_resumed_ends_like_an_uninterrupted_one(home, monkeypatch):
-    from apps.music.model import ResetStates
+def test_a_run_interrupted_and_resumed_ends_like_an_uninterrupted_one(home, data, monkeypatch):
     from apps.music.pipeline import Run
 
-    data = str(home / "tunes")
     whole = ["--run-dir", str(home / "whole"), *TINY]
-    assert _invoke("train", "--data", data, *whole).exit_code == 0
-
-    # Stop the second run as its second epoch starts: the first epoch is saved.
-    reset = ResetStates.on_epoch_begin
-
-    def stop_at_epoch_two(self, epoch, logs=None):
-        if epoch == 1:
-            raise _Interrupted()
-        reset(self, epoch, logs)
-
+    assert _invoke("train", *data, *whole).exit_code == 0
     parts = ["--run-dir", str(home / "parts"), *TINY]
-    with monkeypatch.context() as patch:
-        patch.setattr(ResetStates, "on_epoch_begin", stop_at_epoch_two)
-        with pytest.raises(_Interrupted):
-            _invoke("train", "--data", data, *parts)
-    result = _invoke("train", "--data", data, *parts)
+    train_interrupted(cli, monkeypatch, *data, *parts)
+    result = _invoke("train", *data, *parts)
     assert result.exit_code == 1 and "--resume" in result.output
-    result = _invoke("train", "--data", data, "--resume", *parts)
+    result = _invoke("train", *data, "--resume", *parts)
     assert result.exit_code == 0, result.output
     assert "trained 2 epochs" in result.output
     for a, b in zip(
@@ -402,7 +339,7 @@ def test_a_run_interrupted_and_resumed_ends_like_an_uninterrupted_one(home, monk
         (["train", "--data", "tunes", "--set", "train.batch_size=512"], "lower train.batch_size"),
     ],
 )
-def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):
+def test_user_mistakes_are_one_line_errors(home, data, args, message, monkeypatch):
     (home / "bad").mkdir()
     (home / "bad" / "x.abc").write_bytes(b"\x00")
     monkeypatch.chdir(home)
@@ -413,9 +350,8 @@ def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):
     assert len(result.output.strip().splitlines()) <= 3  # click's usage line at most
 
 
-def test_unknown_prefix_characters_are_a_clear_error(home):
-    data = str(home / "tunes")
-    assert _invoke("train", "--data", data, *TINY, "--set", "train.epochs=1").exit_code == 0
+def test_unknown_prefix_characters_are_a_clear_error(home, data):
+    assert _invoke("train", *data, *TINY, "--set", "train.epochs=1").exit_code == 0
     result = _invoke("generate", "--prefix", "X:1\nK:D\n€", "--out", str(home / "x"))
     assert result.exit_code == 1
     assert "never saw in training: '€' (U+20AC)" in result.output
@@ -445,8 +381,6 @@ def test_real_corpus_end_to_end(home, monkeypatch):
     assert result.exit_code == 0, result.output
     result = _invoke("evaluate", "--tunes", "10")
     assert result.exit_code == 0, result.output
-    import json
-
     metrics = json.loads((home / "reports" / "music" / "metrics.json").read_text())
     assert metrics["bits_per_character"]["model"]["test"] < 3.5  # uniform: log2(127) = 7
     assert metrics["bits_per_character"]["7-gram"]["test"] < 2.0

@@ -1,48 +1,29 @@
 """The sentiment app end to end on a small CSV: every verb, the export served
-without the project, resume, and one-line errors for bad input."""
+without the project, resume, a refused run that leaves the run as it was, and
+one-line errors for bad input."""
 
-import subprocess
-import sys
+import json
 
 import numpy as np
 import pytest
+from app_fixtures import SENTIMENT_TINY as TINY
+from app_fixtures import sentiment_data
 from click.testing import CliRunner
 
 from apps.sentiment.cli import cli
-
-TINY = [
-    "--set",
-    "train.epochs=2",
-    "--set",
-    "train.batch_size=16",
-    "--set",
-    "model.units=8",
-    "--set",
-    "model.embedding_dim=8",
-    "--set",
-    "model.attention_units=8",
-    "--set",
-    "model.subword_buckets=500",
-    "--set",
-    "data.max_tokens=200",
-    "--set",
-    "data.sequence_length=12",
-]
-POSITIVE = ["what a great day", "i love it :)", "so happy for you!", "best film ever", "nice"]
-NEGATIVE = ["what a bad day", "i hate it :(", "so sad for you", "worst film ever", "awful"]
 
 
 @pytest.fixture()
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
     monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    rows = ["text,label"]
-    for i in range(12):
-        rows += [f'"{t} {i}",positive' for t in POSITIVE] + [
-            f'"{t} {i}",negative' for t in NEGATIVE
-        ]
-    (tmp_path / "tweets.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return tmp_path
+
+
+@pytest.fixture()
+def data(home):
+    """`["--data", "<home>/tweets.csv"]`: 120 short labelled texts."""
+    return sentiment_data(home)
 
 
 def _invoke(*args):
@@ -50,35 +31,23 @@ def _invoke(*args):
     return result
 
 
-def test_help_does_not_import_tensorflow():
-    code = (
-        "import sys; from apps.sentiment.cli import cli; "
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "apps.sentiment", "--help"], capture_output=True, text=True
-    )
-    assert done.returncode == 0
-    for verb in ("prepare", "train", "evaluate", "predict", "export"):
-        assert verb in done.stdout
-
-
-def test_every_verb_on_a_small_csv(home, model_server):
+def test_every_verb_on_a_small_csv(home, data, model_server):
     from seqlib.export.testing import run_isolated
 
-    data = str(home / "tweets.csv")
-    result = _invoke("prepare", "--data", data)
+    result = _invoke("prepare", *data)
     assert result.exit_code == 0, result.output
     assert "train" in result.output and "test" in result.output
 
-    result = _invoke("train", "--data", data, *TINY)
+    result = _invoke("train", *data, *TINY)
     assert result.exit_code == 0, result.output
     run = home / "runs" / "sentiment" / "cpu-small"
     assert (run / "checkpoints" / "final.weights.h5").is_file()
     assert (run / "vocabulary.txt").is_file() and (run / "history.csv").is_file()
+    assert json.loads((run / "data.json").read_text()) == {"data": data[1]}
 
-    result = _invoke("evaluate")  # the run remembers its data file
+    # The run remembers its data file, under the key of older runs too.
+    (run / "data.json").write_text(json.dumps({"data_file": data[1]}) + "\n")
+    result = _invoke("evaluate")
     assert result.exit_code == 0, result.output
     for system in ("model", "TF-IDF", "VADER", "majority"):
         assert system in result.output
@@ -95,10 +64,10 @@ def test_every_verb_on_a_small_csv(home, model_server):
 
     # The export answers like the checkpoint, in a process without the project.
     texts = ["i love it", "worst day", "meh"]
-    from apps.sentiment import pipeline
+    from apps.sentiment import pipeline, serving
 
     model = pipeline.Run(run).load_model()
-    expected = pipeline.positive_probability(model, texts)
+    expected = serving.positive_probability(model, texts)
     served = run_isolated(export_dir, {"text": np.array(texts, dtype=object)})
     np.testing.assert_allclose(served["positive_probability"], expected, atol=1e-5)
     labels = [label.decode() for label in served["label"]]
@@ -121,18 +90,17 @@ def test_every_verb_on_a_small_csv(home, model_server):
     assert outputs[2] == outputs[1]  # the server answers as the export in process
 
 
-def test_resume_continues_and_a_second_train_is_refused(home):
-    data = str(home / "tweets.csv")
+def test_resume_continues_and_a_second_train_is_refused(home, data):
     one_epoch = [*TINY, "--set", "train.epochs=1"]
-    assert _invoke("train", "--data", data, *one_epoch).exit_code == 0
-    result = _invoke("train", "--data", data, *one_epoch)
+    assert _invoke("train", *data, *one_epoch).exit_code == 0
+    result = _invoke("train", *data, *one_epoch)
     assert result.exit_code == 1 and "--resume" in result.output
-    result = _invoke("train", "--data", data, "--resume", *TINY)
+    result = _invoke("train", *data, "--resume", *TINY)
     assert result.exit_code == 0, result.output
     assert "trained 2 epochs" in result.output
     # --fresh starts the existing run again, here named by --run-dir.
     run = home / "runs" / "sentiment" / "cpu-small"
-    result = _invoke("train", "--data", data, "--fresh", "--run-dir", str(run), *one_epoch)
+    result = _invoke("train", *data, "--fresh", "--run-dir", str(run), *one_epoch)
     assert result.exit_code == 0 and "trained 1 epochs" in result.output
 
 
@@ -156,16 +124,13 @@ def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):
     assert len(result.output.strip().splitlines()) <= 3  # click's usage line at most
 
 
-def test_gpu_preset_builds_and_trains_in_mixed_precision(home):
+def test_gpu_preset_builds_and_trains_in_mixed_precision(home, data):
     # The gpu-full recipe (2 bidirectional LSTM layers, mixed_float16), shrunk.
-    data = str(home / "tweets.csv")
-    result = _invoke(
-        "train", "--preset", "gpu-full", "--data", data, *TINY, "--set", "train.epochs=1"
-    )
+    result = _invoke("train", "--preset", "gpu-full", *data, *TINY, "--set", "train.epochs=1")
     assert result.exit_code == 0, result.output
-    from apps.sentiment import pipeline
+    from apps.sentiment import pipeline, serving
 
     run = pipeline.Run(home / "runs" / "sentiment" / "gpu-full")
     assert run.config().train.mixed_precision and run.config().model.layers == 2
-    probabilities = pipeline.positive_probability(run.load_model(), ["good", "bad"])
+    probabilities = serving.positive_probability(run.load_model(), ["good", "bad"])
     assert np.all(np.isfinite(probabilities))

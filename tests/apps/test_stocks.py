@@ -3,110 +3,59 @@ without the project, one-line errors for bad input, the model's pieces against
 numpy, and the proof that no test-period value reaches training."""
 
 import dataclasses
-import subprocess
-import sys
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
+from app_fixtures import STOCKS_TINY as TINY
+from app_fixtures import stocks_data, synthetic_prices
 from click.testing import CliRunner
 
 from apps.stocks.cli import cli
-
-TINY = [
-    "--set",
-    "data.window=12",
-    "--set",
-    "data.horizon=3",
-    "--set",
-    "model.units=4",
-    "--set",
-    "train.epochs=2",
-    "--set",
-    "train.batch_size=32",
-]
-
-
-def synthetic_prices(tickers=("AAA", "BBB"), days=200, seed=0, split_day=None):
-    """Random-walk daily prices with consistent OHLC, volumes and an adjusted close;
-    the first ticker splits 2-for-1 on `split_day` (when given)."""
-    rng = np.random.default_rng(seed)
-    dates = pd.bdate_range("2015-01-01", periods=days)
-    frames = []
-    for i, ticker in enumerate(tickers):
-        close = 50.0 * (i + 1) * np.exp(np.cumsum(rng.normal(0.0003, 0.015, days)))
-        open_ = close * np.exp(rng.normal(0, 0.005, days))
-        high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.006, days)))
-        low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.006, days)))
-        volume = rng.integers(1_000, 50_000, days).astype(float)
-        adj_close = close * 0.9
-        if split_day is not None and i == 0:
-            before = np.arange(days) < split_day
-            for column in (open_, high, low, close):
-                column[before] *= 2.0
-            volume[before] /= 2.0
-        frames.append(
-            pd.DataFrame(
-                {
-                    "Ticker": ticker,
-                    "Date": dates.strftime("%Y-%m-%d"),
-                    "Open": open_.round(4),
-                    "High": high.round(4),
-                    "Low": low.round(4),
-                    "Close": close.round(4),
-                    "Volume": volume,
-                    "Adj Close": adj_close.round(4),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
 
 
 @pytest.fixture()
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
     monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    synthetic_prices(split_day=30).to_csv(tmp_path / "prices.csv", index=False)
     return tmp_path
+
+
+@pytest.fixture()
+def data(home):
+    """`["--data", "<home>/prices.csv"]`: two tickers of 200 days, one split."""
+    return stocks_data(home)
 
 
 def _invoke(*args):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def test_help_does_not_import_tensorflow():
-    code = (
-        "import sys; from apps.stocks.cli import cli; "
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "apps.stocks", "--help"], capture_output=True, text=True
-    )
-    assert done.returncode == 0
-    for verb in ("prepare", "train", "evaluate", "predict", "export"):
-        assert verb in done.stdout
-
-
-def test_every_verb_on_a_small_csv(home, model_server):
+def test_every_verb_on_a_small_csv(home, data, model_server):
     import tensorflow as tf
 
     from apps.stocks import pipeline
     from datasets.stocks_data import adjust
     from seqlib.export.testing import run_isolated
 
-    data = str(home / "prices.csv")
-    result = _invoke("prepare", "--csv", data, *TINY)
+    result = _invoke("prepare", *data, *TINY)
     assert result.exit_code == 0, result.output
     assert "AAA" in result.output and "examples (window 12 days, horizon 3)" in result.output
 
-    result = _invoke("train", "--csv", data, *TINY)
+    result = _invoke("train", *data, *TINY)
     assert result.exit_code == 0, result.output
     run = home / "runs" / "stocks" / "cpu-small"
     for name in ("checkpoints/final.weights.h5", "scaler.json", "data.json", "history.csv"):
         assert (run / name).is_file(), name
+    assert json.loads((run / "data.json").read_text()) == {
+        "data": data[1],
+        "tickers": ["AAA", "BBB"],
+    }
 
-    result = _invoke("evaluate")  # the run remembers its data file
+    # The run remembers its data file, under the key of older runs too.
+    (run / "data.json").write_text(json.dumps({"csv": data[1], "tickers": ["AAA", "BBB"]}))
+    result = _invoke("evaluate")
     assert result.exit_code == 0, result.output
     for system in ("model", "persistence", "moving average", "ridge AR", "GARCH", "AAA", "BBB"):
         assert system in result.output
@@ -131,7 +80,7 @@ def test_every_verb_on_a_small_csv(home, model_server):
     # The export forecasts in price units like the checkpoint, in a process
     # without the project; the adjusted signature adjusts like the pipeline.
     model, _ = pipeline.find_model(str(run), None, None)
-    frame = pd.read_csv(data)
+    frame = pd.read_csv(data[1])
     raw = frame[frame["Ticker"] == "AAA"].iloc[20:44]  # spans the split on day 30
     rows = np.stack([raw.iloc[i : i + 12] for i in (0, 12)])  # (2, 12, 8)
     ohlcv_adj = rows[..., 2:].astype("float32")  # (2, 12, 6): OHLCV, Adj Close
@@ -160,7 +109,7 @@ def test_every_verb_on_a_small_csv(home, model_server):
         ["--model", str(home / "models" / "stocks")],
         ["--server", model_server(home / "models")],  # TF Serving's REST API
     ):
-        result = _invoke("predict", "--csv", data, "--ticker", "BBB", "--horizon", "2", *extra)
+        result = _invoke("predict", *data, "--ticker", "BBB", "--horizon", "2", *extra)
         assert result.exit_code == 0, result.output
         outputs.append(result.output)
         lines = result.output.strip().splitlines()
@@ -175,15 +124,29 @@ def test_every_verb_on_a_small_csv(home, model_server):
     assert outputs[2] == outputs[1]  # the server answers as the export in process
 
     # Mistakes at predict time are one line too.
-    result = _invoke("predict", "--csv", data, "--horizon", "4")
+    result = _invoke("predict", *data, "--horizon", "4")
     assert result.exit_code == 1 and "Expected --horizon from 1 to 3" in result.output
     synthetic_prices(days=8).to_csv(home / "week.csv", index=False)
-    result = _invoke("predict", "--csv", str(home / "week.csv"))
+    result = _invoke("predict", "--data", str(home / "week.csv"))
     assert (
         result.exit_code == 1 and "AAA has 8 rows; the model reads windows of 12" in result.output
     )
-    result = _invoke("predict", "--csv", data, "--ticker", "ZZZ")
+    result = _invoke("predict", *data, "--ticker", "ZZZ")
     assert result.exit_code == 1 and "no ticker ZZZ" in result.output
+
+
+def test_csv_is_the_older_name_of_data(home, data):
+    """`--csv`, the option's name before every app had `--data`, still works
+    (hidden from --help); both at once is a usage error."""
+    by_data = _invoke("prepare", *data, *TINY)
+    by_csv = _invoke("prepare", "--csv", data[1], *TINY)
+    assert by_data.exit_code == by_csv.exit_code == 0, by_csv.output
+    assert by_csv.output == by_data.output
+    for verb in ("prepare", "train", "evaluate", "predict"):
+        help_text = _invoke(verb, "--help").output
+        assert "--data" in help_text and "--csv" not in help_text, verb
+    result = _invoke("prepare", *data, "--csv", data[1])
+    assert result.exit_code == 2 and "Give --data or --csv, not both." in result.output
 
 
 def _prices_frame(ticker_rows):
@@ -207,6 +170,7 @@ def test_no_test_period_value_reaches_training(tmp_path, monkeypatch):
     bit-identical, while the test examples do change."""
     from apps.stocks import pipeline
     from apps.stocks.config import PRESETS
+    from apps.stocks.data import Windows, fit_scaler, make_windows
     from datasets.stocks_data import load_prices
     from seqlib.training import from_overrides
 
@@ -232,16 +196,16 @@ def test_no_test_period_value_reaches_training(tmp_path, monkeypatch):
     assert (one.train_end, one.validation_end) == (two.train_end, two.validation_end)
     assert (one.part_of(changed["Date"][test_days]) == 2).all()  # the changes hit test days only
 
-    assert pipeline.fit_scaler(one) == pipeline.fit_scaler(two)
-    w1, w2 = (pipeline.make_windows(d, 12, 3) for d in (one, two))
+    assert fit_scaler(one) == fit_scaler(two)
+    w1, w2 = (make_windows(d, 12, 3) for d in (one, two))
     for part in ("train", "validation"):
-        for field in dataclasses.fields(pipeline.Windows):
+        for field in dataclasses.fields(Windows):
             assert np.array_equal(getattr(w1[part], field.name), getattr(w2[part], field.name))
     assert len(w1["test"]) == len(w2["test"]) > 0
     assert not np.array_equal(w1["test"].future, w2["test"].future)
 
     results = [
-        pipeline.train(config, tmp_path / name, csv=str(tmp_path / f"{name}.csv"), verbose=0)
+        pipeline.train(config, tmp_path / name, data=str(tmp_path / f"{name}.csv"), verbose=0)
         for name in ("original", "changed")
     ]
     for a, b in zip(results[0].model.get_weights(), results[1].model.get_weights()):
@@ -251,7 +215,7 @@ def test_no_test_period_value_reaches_training(tmp_path, monkeypatch):
 
 
 def test_examples_never_read_or_forecast_across_their_part():
-    from apps.stocks import pipeline
+    from apps.stocks.data import make_windows
     from datasets.stocks_data import StockData, chronological_cuts
 
     frame = synthetic_prices(days=120, seed=1)
@@ -263,7 +227,7 @@ def test_examples_never_read_or_forecast_across_their_part():
     prices = prices.reset_index(drop=True)
     train_end, validation_end = chronological_cuts(prices["date"])
     data = StockData(prices, train_end, validation_end)
-    windows = pipeline.make_windows(data, window=10, horizon=4)
+    windows = make_windows(data, window=10, horizon=4)
     bounds = {
         "train": (np.datetime64("1900-01-01"), np.datetime64(train_end)),
         "validation": (np.datetime64(train_end), np.datetime64(validation_end)),
@@ -342,10 +306,10 @@ def test_quantiles_never_cross_and_pinball_matches_numpy():
         (["predict", "--ticker", "AAPL"], "No trained model"),
         (["train", "--set", "model.cell=transformer"], "cell"),
         (["train", "--set", "model.quantiles=0.2,0.8"], "quantiles"),
-        (["train", "--csv", "missing.csv"], "missing.csv: no such file"),
-        (["prepare", "--csv", "bad.csv"], "no Volume column"),
-        (["prepare", "--csv", "unsorted.csv"], "line 3: date 2015-01-01 comes after a later date"),
-        (["prepare", "--csv", "short.csv"], "trading days in the train part"),
+        (["train", "--data", "missing.csv"], "missing.csv: no such file"),
+        (["prepare", "--data", "bad.csv"], "no Volume column"),
+        (["prepare", "--data", "unsorted.csv"], "line 3: date 2015-01-01 comes after a later date"),
+        (["prepare", "--data", "short.csv"], "trading days in the train part"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):

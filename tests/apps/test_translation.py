@@ -1,47 +1,23 @@
-"""The translation app: tokens, vocabularies, batches and BLEU against direct
+"""The translation app: references, batches and BLEU against direct
 computations; every verb end to end on a small file of pairs; the export
-served without the project, equal to the in-process translations; one-line
-errors for bad input."""
-
-import subprocess
-import sys
+served without the project, equal to the in-process translations; a refused
+run left as it was; one-line errors for bad input."""
 
 import numpy as np
 import pytest
-import tensorflow as tf
+from app_fixtures import APPS, translation_data
 from click.testing import CliRunner
 
 from apps.translation.cli import cli
 
-TINY = [
-    "--set", "train.epochs=3",
-    "--set", "train.batch_size=16",
-    "--set", "train.jit_compile=false",
-    "--set", "model.units=32",
-    "--set", "model.embedding_dim=16",
-    "--set", "data.max_tokens=8",
-]  # fmt: skip
-
-NOUNS = {"perro": "dog", "gato": "cat", "libro": "book", "coche": "car", "pájaro": "bird"}
-COLOURS = {"rojo": "red", "azul": "blue", "verde": "green", "negro": "black", "blanco": "white"}
-NUMBERS = {"uno": "one", "dos": "two", "tres": "three", "cuatro": "four", "cinco": "five"}
-
-
-def _pairs():
-    """English<TAB>Spanish lines of a toy language: the adjective moves."""
-    lines = []
-    for n_es, n_en in NOUNS.items():
-        for c_es, c_en in COLOURS.items():
-            for k_es, k_en in NUMBERS.items():
-                lines.append(f"{k_en} {c_en} {n_en}.\t¿{k_es} {n_es} {c_es}?\tCC-BY toy")
-    return lines
+TINY = APPS["translation"].tiny
 
 
 @pytest.fixture()
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
     monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    (tmp_path / "pairs.tsv").write_text("\n".join(_pairs()) + "\n", encoding="utf-8")
+    translation_data(tmp_path)
     return tmp_path
 
 
@@ -52,54 +28,8 @@ def _invoke(*args):
 # -- pieces -------------------------------------------------------------------
 
 
-def test_help_does_not_import_tensorflow():
-    code = (
-        "import sys; from apps.translation.cli import cli; "
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
-@pytest.mark.parametrize(
-    "sentence,tokens",
-    [
-        ("¿Dónde está la biblioteca?", ["¿", "Dónde", "está", "la", "biblioteca", "?"]),
-        ("I don't know, Tom.", ["I", "don't", "know", ",", "Tom", "."]),
-        ("¡Hola! (Sí.)", ["¡", "Hola", "!", "(", "Sí", ".", ")"]),
-    ],
-)
-def test_tokens_round_trip(sentence, tokens):
-    from apps.translation.model import detokenize, tokenize, tokenize_all
-
-    assert tokenize_all([sentence]) == [tokens]
-    ragged = tokenize(tf.constant([sentence]))
-    assert detokenize(ragged).numpy()[0].decode("utf-8") == sentence
-    # Padding and special marks (empty strings) are skipped.
-    padded = tf.constant([[t.encode() for t in tokens] + [b"", b""]])
-    assert detokenize(padded).numpy()[0].decode("utf-8") == sentence
-
-
-def test_vocabulary_ids_tables_and_json():
-    from apps.translation.model import (
-        TARGET_SPECIALS,
-        UNK,
-        Vocabulary,
-        tokenize,
-    )
-
-    sentences = [["a", "b", "a"], ["c", "a", "b"], ["d"]]
-    vocabulary = Vocabulary.from_sentences(sentences, 6, TARGET_SPECIALS)
-    assert vocabulary.tokens == ["", "[UNK]", "[START]", "[END]", "a", "b"]
-    assert vocabulary.encode(["a", "b", "c", "[END]"]) == [4, 5, UNK, UNK]
-    table = vocabulary.table()
-    ids = table.lookup(tokenize(tf.constant(["a c b"]))).to_list()
-    assert ids == [vocabulary.encode(["a", "c", "b"])]
-    again = Vocabulary.from_json(vocabulary.to_json())
-    assert again.tokens == vocabulary.tokens and again.specials == vocabulary.specials
-
-
 def test_references_group_the_translations_of_one_source():
-    from apps.translation.pipeline import references
+    from apps.translation.data import references
     from datasets.translation_data import Pair
 
     pairs = [
@@ -118,7 +48,7 @@ def test_references_group_the_translations_of_one_source():
 def test_bleu_with_uneven_references_matches_sacrebleu():
     import sacrebleu
 
-    from apps.translation.pipeline import bleu_scores
+    from apps.translation.metrics import bleu_scores
 
     hyps = ["the cat sat on the mat", "a dog barked", "hello there"]
     refs = [["the cat sat on the mat", "a cat sat"], ["the dog barked"], ["hi there", "hello"]]
@@ -130,7 +60,7 @@ def test_bleu_with_uneven_references_matches_sacrebleu():
 
 
 def test_batches_pad_to_bucket_boundaries_and_keep_every_pair():
-    from apps.translation.pipeline import batched, bucket_boundaries, example_dataset
+    from apps.translation.data import batched, bucket_boundaries, example_dataset
 
     rng = np.random.default_rng(0)
     sources = [list(rng.integers(2, 50, rng.integers(1, 16))) for _ in range(200)]
@@ -152,7 +82,7 @@ def test_batches_pad_to_bucket_boundaries_and_keep_every_pair():
 
 
 def test_every_verb_on_a_small_file(home, model_server):
-    from apps.translation import pipeline
+    from apps.translation import pipeline, serving
     from seqlib.export.testing import run_isolated
 
     data = str(home / "pairs.tsv")
@@ -184,7 +114,7 @@ def test_every_verb_on_a_small_file(home, model_server):
         assert row in result.output
     assert "| no attention, unidirectional, reversed source | beam 5 |" in result.output
     report = home / "reports" / "translation"
-    for name in ("report.md", "metrics.json", "learning_curves.png", "attention-1.png"):
+    for name in ("report.md", "metrics.json", "training_curves.png", "attention-1.png"):
         assert (report / name).is_file(), name
     assert "BLEU" in (report / "report.md").read_text()
 
@@ -206,12 +136,12 @@ def test_every_verb_on_a_small_file(home, model_server):
 
     # The export translates as the run does, in a process that cannot import the project.
     translator = pipeline.find_translator(None, run, home / "models")
-    expected, expected_ids, _ = pipeline.translate_sentences(translator, sentences)
+    expected, expected_ids, _ = serving.translate_sentences(translator, sentences)
     assert expected[2] == ""
     served = run_isolated(export_dir, {"text": np.array(sentences, dtype=object)})
     assert [t.decode("utf-8") for t in served["translation"]] == expected
     np.testing.assert_array_equal(served["ids"], np.stack(expected_ids))
-    greedy, _, _ = pipeline.translate_sentences(translator, sentences, greedy=True)
+    greedy, _, _ = serving.translate_sentences(translator, sentences, greedy=True)
     served = run_isolated(
         export_dir, {"text": np.array(sentences, dtype=object)}, signature="greedy"
     )
@@ -234,7 +164,7 @@ def test_every_verb_on_a_small_file(home, model_server):
 
 
 def test_translations_are_bounded_by_the_source_length(home):
-    from apps.translation import pipeline
+    from apps.translation import pipeline, serving
 
     data = str(home / "pairs.tsv")
     assert _invoke("train", "--data", data, *TINY, "--set", "train.epochs=1").exit_code == 0
@@ -242,7 +172,7 @@ def test_translations_are_bounded_by_the_source_length(home):
     translator = run.translator()
     decode = run.config().decode
     for greedy in (True, False):
-        _, ids, _ = pipeline.translate_sentences(translator, ["¿uno gato?", "hola"], greedy)
+        _, ids, _ = serving.translate_sentences(translator, ["¿uno gato?", "hola"], greedy)
         limit = int(np.ceil(decode.max_length_ratio * 4)) + decode.max_length_extra
         assert len(ids[0]) <= limit
 
