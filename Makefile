@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed
 export KERAS_BACKEND := tensorflow
 export TF_CPP_MIN_LOG_LEVEL := 3
 PYTEST_WORKERS ?= 2
+APPS := sentiment stocks music translation captioning
 
-.PHONY: help install test test-all lint bench diagnostics sentiment stocks music translation \
-	translation-ablations captioning export serve clean
+.PHONY: help install test test-all lint bench gpu-check diagnostics $(APPS) translation-ablations \
+	export serve clean
 
 help:
 	@echo "make sentiment    the main job (end to end)"
@@ -24,6 +25,7 @@ help:
 	@echo "make lint         ruff"
 	@echo "make bench        seqlib vs keras (vs torch) speed table, REST load test -> bench/results/"
 	@echo "make diagnostics  gradient-flow plots and the long-range task -> reports/diagnostics/"
+	@echo "make gpu-check    on a GPU machine: GPU-only tests, bench, a gpu-full epoch of each app, export"
 
 install: $(STAMP)
 
@@ -47,50 +49,35 @@ bench: $(STAMP)
 	$(PY) -m bench.rnn
 	$(PY) -m bench.serving
 
+# The GPU story in one call (under 10 minutes on one GPU); exits 0 without a GPU.
+gpu-check: $(STAMP)
+	PY=$(PY) bash bench/gpu_check.sh
+
 diagnostics: $(STAMP)
 	$(PY) -m seqlib.diagnostics --out reports/diagnostics
 
-# The main job: data, training (resumed if it was interrupted), the comparison
-# with the baselines, and the export TF Serving loads.
-sentiment: $(STAMP)
-	$(PY) -m apps.sentiment prepare
-	$(PY) -m apps.sentiment train --resume
-	$(PY) -m apps.sentiment evaluate
-	$(PY) -m apps.sentiment export
-	@echo "report: reports/sentiment/report.md   export: models/sentiment/ (models/models.config)"
-	@echo 'try:    $(PY) -m apps.sentiment predict "what a lovely day"'
+# Every app end to end on its default preset: the data and its saved split,
+# training (resumed if it was interrupted), the comparison with the baselines on
+# the test split (reports/<app>/report.md) and the export TF Serving loads
+# (models/<app>/<version>/, models/models.config). `make sentiment` is the main job.
+APP_TRY_sentiment := $(PY) -m apps.sentiment predict "what a lovely day"
+APP_TRY_stocks := $(PY) -m apps.stocks predict --ticker AAPL --horizon 5
+APP_TRY_music := ls reports/music/samples/   (.abc, .mid, .png; tunes.md says which parse)
+APP_TRY_translation := $(PY) -m apps.translation translate "¿Dónde está la biblioteca?"
+APP_TRY_captioning := $(PY) -m apps.captioning caption data/captioning/scenes-64/test/000000.png --show-attention reports/captioning/try
 
-# Stock forecasting end to end on the default preset: the sample stocks, training
-# (resumed if it was interrupted), the baselines on the test period, the export.
-stocks: $(STAMP)
-	$(PY) -m apps.stocks prepare
-	$(PY) -m apps.stocks train --resume
-	$(PY) -m apps.stocks evaluate
-	$(PY) -m apps.stocks export
-	@echo "report: reports/stocks/report.md   export: models/stocks/ (models/models.config)"
-	@echo 'try:    $(PY) -m apps.stocks predict --ticker AAPL --horizon 5'
+$(APPS): %: $(STAMP)
+	$(PY) -m apps.$* prepare
+	$(PY) -m apps.$* train --resume
+	$(PY) -m apps.$* evaluate
+	$(PY) -m apps.$* export
+	$(APP_EXTRA_$*)
+	@echo "report: reports/$*/report.md   export: models/$*/ (models/models.config)"
+	@echo 'try:    $(APP_TRY_$*)'
 
-# Character-level music end to end on the default preset: the ABC tunes of
-# music21's corpus, training (resumed if interrupted), bpc and generated tunes, export.
-music: $(STAMP)
-	$(PY) -m apps.music prepare
-	$(PY) -m apps.music train --resume
-	$(PY) -m apps.music evaluate
-	$(PY) -m apps.music export
-	$(PY) -m apps.music generate --num 5 --temperature 0.8 --top-k 0 \
+# music also writes five sample tunes from a fixed prefix.
+APP_EXTRA_music = $(PY) -m apps.music generate --num 5 --temperature 0.8 --top-k 0 \
 	    --prefix 'X:1\nM:6/8\nK:D\n' --seed 1 --out reports/music/samples
-	@echo "report: reports/music/report.md   export: models/music/ (models/models.config)"
-	@echo "tunes:  reports/music/samples/ (.abc, .mid, .png; tunes.md says which parse)"
-
-# Translation end to end on the default preset: Tatoeba's pairs, training (resumed
-# if interrupted), sacreBLEU of greedy and beam search on the test split, the export.
-translation: $(STAMP)
-	$(PY) -m apps.translation prepare
-	$(PY) -m apps.translation train --resume
-	$(PY) -m apps.translation evaluate
-	$(PY) -m apps.translation export
-	@echo "report: reports/translation/report.md   export: models/translation/ (models/models.config)"
-	@echo 'try:    $(PY) -m apps.translation translate "¿Dónde está la biblioteca?"'
 
 # The seeds' claims, each model trained on the same budget (50,000 pairs, 2 epochs):
 # attention vs a fixed context vector, and, without attention, reversed vs normal source.
@@ -110,17 +97,6 @@ translation-ablations: $(STAMP)
 	    --compare $(ABLATION)/no-attention --compare $(ABLATION)/no-attention-uni \
 	    --compare $(ABLATION)/no-attention-uni-reversed --report-dir reports/translation/ablations
 	@echo "report: reports/translation/ablations/report.md"
-
-# Captioning end to end on the default preset: the generated scenes (and their TFDS
-# dataset), training (resumed if interrupted), BLEU-1..4 and exact match of greedy
-# and beam search on the held-out compositions of the test split, the export.
-captioning: $(STAMP)
-	$(PY) -m apps.captioning prepare
-	$(PY) -m apps.captioning train --resume
-	$(PY) -m apps.captioning evaluate
-	$(PY) -m apps.captioning export
-	@echo "report: reports/captioning/report.md   export: models/captioning/ (models/models.config)"
-	@echo 'try:    $(PY) -m apps.captioning caption data/captioning/scenes-64/test/000000.png --show-attention reports/captioning/try'
 
 # Every trained app into models/ (an app whose newest export was made from the
 # same weights is left as it is) and models/models.config for TF Serving.
