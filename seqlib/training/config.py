@@ -47,10 +47,9 @@ class TrainConfig:
         mode: `"min"`, `"max"` or `"auto"` (inferred from `monitor`'s name).
         seed: Seeds python, numpy, TensorFlow and keras before the model is built.
         deterministic: Also make TensorFlow ops deterministic
-            (`tf.config.experimental.enable_op_determinism`, which stays on for
-            the rest of the process) and run the train step without grappler's
-            graph rewrites (for this run only), whose fused and reordered sums
-            can depend on thread scheduling. Without it a run is still
+            (`tf.config.experimental.enable_op_determinism`) and run the train
+            step without grappler's graph rewrites, whose fused and reordered
+            sums can depend on thread scheduling; both for this run only. Without it a run is still
             repeatable wherever the compiled step is (seeds, data order); with
             it, also where it is not (the captioning model), at the price of
             the rewrites' speed.

@@ -204,7 +204,7 @@ def train(
     keras.utils.set_random_seed(config.seed)
     previous_graph_options = tf.config.optimizer.get_experimental_options()
     if config.deterministic:
-        tf.config.experimental.enable_op_determinism()
+        was_deterministic = _op_determinism(True)
         # Grappler's rewrites of the train step let the order of floating-point
         # sums depend on thread scheduling (seen in the captioning model: its
         # gradients differ by ~1e-9 from call to call); without them the step
@@ -324,6 +324,7 @@ def train(
             tf.config.optimizer.set_experimental_options(
                 {"disable_meta_optimizer": False, **previous_graph_options}
             )
+            _op_determinism(was_deterministic)
         if not chief:
             shutil.rmtree(write_dir, ignore_errors=True)
 
@@ -538,6 +539,23 @@ def _check_same(saved, current):
             "Expected the config of the run being resumed (only "
             f"{_RESUMABLE_CHANGES} may change). Received changes (saved, new): {changed}"
         )
+
+
+def _op_determinism(enabled):
+    """Turns TensorFlow's op determinism on or off; returns whether it was on.
+
+    TensorFlow's public API only turns it on; the switch back (for the run's
+    duration only, so that other models in the process are not slowed or
+    refused ops) is `tensorflow.python.framework.config`'s.
+    """
+    from tensorflow.python.framework import config as tf_config
+
+    was = tf_config.is_op_determinism_enabled()
+    if enabled and not was:
+        tf.config.experimental.enable_op_determinism()
+    elif was and not enabled and hasattr(tf_config, "disable_op_determinism"):
+        tf_config.disable_op_determinism()
+    return was
 
 
 def fit_verbosity(verbose):

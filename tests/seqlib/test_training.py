@@ -645,3 +645,26 @@ def test_a_run_in_a_log_writes_one_line_per_epoch(tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split(" - ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     assert all("loss: " in line for line in lines)
+
+
+def test_a_deterministic_run_leaves_the_process_as_it_found_it(tmp_path):
+    from tensorflow.python.framework import config as tf_config
+
+    x, y = regression_data(32)
+    examples = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    runs = []
+    for name in ("a", "b"):
+        runs.append(
+            train(
+                dense_model,
+                examples,
+                TrainConfig(epochs=2, deterministic=True),
+                tmp_path / name,
+                compile_kwargs={"loss": "mse"},
+                verbose=0,
+            ).model.get_weights()
+        )
+        assert not tf_config.is_op_determinism_enabled()
+        assert not tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer")
+    for first, second in zip(*runs):
+        np.testing.assert_array_equal(first, second)
