@@ -47,13 +47,7 @@ class Run(common_run.Run):
 
     app = "captioning"
     config_class = CaptioningConfig
-
-    @property
-    def vocabulary_path(self):
-        return self.path / "vocabulary.json"
-
-    def vocabulary(self):
-        return Vocabulary.from_json(self.vocabulary_path.read_text(encoding="utf-8"))
+    vocabulary_class = Vocabulary
 
     def build_model(self):
         config = self.config()
@@ -143,7 +137,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto", skip_bad=Fal
         )
     if not resuming:
         run.save_data(data, skip_bad=bool(skip_bad))
-        run.vocabulary_path.write_text(vocabulary.to_json(), encoding="utf-8")
+        run.save_vocabulary(vocabulary)
 
     say = print if verbose else (lambda *_: None)
     train_data, steps = training_batches(

@@ -14,7 +14,7 @@ import pathlib
 import numpy as np
 
 from apps.captioning.serving import attention_of, caption_images
-from apps.common.report import git_commit, markdown_table, plot_training_curves
+from apps.common.report import git_commit, markdown_table, plot_training_curves, write_report
 
 SAMPLES = 8
 GRIDS = 3
@@ -267,4 +267,4 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
             name = f"attention-{k + 1}.png"
             show_attention(captioner, images[i], ids[k], report_dir / name)
             lines += [f"`{_escape(texts[k])}`", "", f"![]({name})", ""]
-    (report_dir / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    write_report(report_dir, lines, config)

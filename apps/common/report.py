@@ -78,3 +78,16 @@ def plot_training_curves(run_dir, report_dir, metrics=("loss",), title=None):
     history = read_history(pathlib.Path(run_dir) / "history.csv")
     plot_history(history, pathlib.Path(report_dir) / TRAINING_CURVES, metrics, title)
     return TRAINING_CURVES
+
+
+def write_report(report_dir, lines, config):
+    """`report_dir/report.md` from markdown `lines`, ending with the run's config
+    (as JSON): every app's report ends the same way. Returns its path."""
+    import json
+
+    from seqlib.training import config_to_dict
+
+    lines = [*lines, "## Config", "", "```json", json.dumps(config_to_dict(config), indent=2)]
+    path = pathlib.Path(report_dir) / "report.md"
+    path.write_text("\n".join([*lines, "```", ""]), encoding="utf-8")
+    return path

@@ -23,6 +23,9 @@ class Run:
     path: pathlib.Path
     app = "app"
     config_class = None
+    # Apps whose run saves one vocabulary (a class with `to_json`/`from_json`).
+    vocabulary_class = None
+    vocabulary_file = "vocabulary.json"
 
     def __post_init__(self):
         object.__setattr__(self, "path", pathlib.Path(self.path))
@@ -81,6 +84,18 @@ class Run:
         from seqlib.training import check_run_dir
 
         return check_run_dir(self.path, config.train, resume, app_config=config) is not None
+
+    @property
+    def vocabulary_path(self):
+        return self.path / self.vocabulary_file
+
+    def vocabulary(self):
+        """The vocabulary the run saved (`save_vocabulary`)."""
+        return self.vocabulary_class.from_json(self.vocabulary_path.read_text(encoding="utf-8"))
+
+    def save_vocabulary(self, vocabulary):
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.vocabulary_path.write_text(vocabulary.to_json(), encoding="utf-8")
 
     def build_model(self):
         raise NotImplementedError

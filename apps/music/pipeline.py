@@ -42,13 +42,7 @@ class Run(common_run.Run):
 
     app = "music"
     config_class = MusicConfig
-
-    @property
-    def vocabulary_path(self):
-        return self.path / "vocabulary.json"
-
-    def vocabulary(self):
-        return Vocabulary.from_json(self.vocabulary_path.read_text(encoding="utf-8"))
+    vocabulary_class = Vocabulary
 
     def build_model(self):
         """The model, not stateful: what evaluation, generation and export run."""
@@ -90,7 +84,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
     else:
         vocabulary = Vocabulary.from_tunes(texts(corpus.train))
         run.save_data(data)
-        run.vocabulary_path.write_text(vocabulary.to_json(), encoding="utf-8")
+        run.save_vocabulary(vocabulary)
 
     train_data, steps = training_batches(config, vocabulary, corpus)
     return run_training(

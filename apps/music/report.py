@@ -5,9 +5,8 @@ files of the tunes `generate` samples."""
 import json
 import pathlib
 
-from apps.common.report import git_commit, markdown_table, plot_training_curves
+from apps.common.report import git_commit, markdown_table, plot_training_curves, write_report
 from apps.music import scores
-from seqlib.training import config_to_dict
 
 SHOWN_TUNES = 12  # piano rolls on the page of generated tunes, shared among the prefixes
 PRINTED_TUNES = 2  # tunes printed in full in the report, per prefix
@@ -183,16 +182,8 @@ def write(report_dir, run, config, data, results, samples):
         "",
         f"Evaluation took {results['seconds']:.0f} s.",
         "",
-        "## Config",
-        "",
-        "```json",
-        json.dumps(config_to_dict(config), indent=2),
-        "```",
-        "",
     ]
-    path = report_dir / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return write_report(report_dir, lines, config)
 
 
 def write_tunes(tunes, out_dir, first_index=1):

@@ -10,10 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
 
-from apps.common.report import git_commit, markdown_table, plot_training_curves  # noqa: E402
+from apps.common.report import git_commit, markdown_table, plot_training_curves, write_report  # noqa: E402
 from apps.sentiment.model import explainer, words_of  # noqa: E402
 from apps.sentiment.serving import LABELS  # noqa: E402
-from seqlib.training import config_to_dict  # noqa: E402
 
 SHOWN_TWEETS = 6
 
@@ -139,13 +138,5 @@ def write(report_dir, run, config, data, rows, model, y_true, y_pred, probabilit
         "",
         "![attention](attention.png)",
         "",
-        "## Config",
-        "",
-        "```json",
-        json.dumps(config_to_dict(config), indent=2),
-        "```",
-        "",
     ]
-    path = report_dir / "report.md"
-    path.write_text("\n".join(lines))
-    return path
+    return write_report(report_dir, lines, config)

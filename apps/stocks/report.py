@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from apps.common.report import git_commit, markdown_table, plot_training_curves  # noqa: E402
+from apps.common.report import git_commit, markdown_table, plot_training_curves, write_report  # noqa: E402
 from apps.stocks.baselines import (  # noqa: E402
     AR_LAGS,
     MOVING_AVERAGE,
@@ -18,7 +18,6 @@ from apps.stocks.baselines import (  # noqa: E402
     RIDGE,
     RIDGE_ALPHAS,
 )
-from seqlib.training import config_to_dict  # noqa: E402
 
 SHOWN_DAYS = 120  # the last days of the test part in the forecast plots
 
@@ -194,13 +193,5 @@ def write(report_dir, run, config, data, windows, tables, figures_data, predicte
         "",
         f"![training curves]({curves})",
         "",
-        "## Config",
-        "",
-        "```json",
-        json.dumps(config_to_dict(config), indent=2),
-        "```",
-        "",
     ]
-    path = report_dir / "report.md"
-    path.write_text("\n".join(lines))
-    return path
+    return write_report(report_dir, lines, config)

@@ -11,7 +11,7 @@ import pathlib
 
 import numpy as np
 
-from apps.common.report import git_commit, markdown_table, plot_training_curves
+from apps.common.report import git_commit, markdown_table, plot_training_curves, write_report
 from apps.translation.serving import attention_of, translate_sentences
 
 SAMPLES = 12
@@ -151,4 +151,4 @@ def write(report_dir, run, config, results, sources, refs, translations, transla
             name = f"attention-{i + 1}.png"
             show_attention(translator, sentence, ids[i], report_dir / name)
             lines += [f"`{_escape(sentence)}` → `{_escape(texts[i])}`", "", f"![]({name})", ""]
-    (report_dir / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    write_report(report_dir, lines, config)
