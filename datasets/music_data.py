@@ -35,20 +35,19 @@ The data root is `$SEQLIB_DATA` when set, else `<repo>/data` (git-ignored).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import logging
 import os
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from datasets.fetch import DataError, data_root
-from datasets.saved_split import SavedSplit
+from datasets.saved_split import SPLITS, SavedSplit
+from datasets.splits import ROOT_HELP, Column, SplitData, run_main
 
 __all__ = [
     "DataError",
@@ -70,7 +69,6 @@ SPLIT_SEED = 1234
 VALIDATION_FRACTION = 0.05
 TEST_FRACTION = 0.05
 SPLIT_FORMAT = 1
-SPLITS = ("train", "validation", "test")
 # Fewer tunes cannot give every split one.
 MIN_TUNES = 3
 
@@ -98,8 +96,7 @@ def corpus_dir() -> Path:
     return Path(common.getCorpusFilePath())
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class MusicData:
+class MusicData(SplitData[list[Tune]]):
     """The three splits of a tune collection.
 
     Args:
@@ -111,41 +108,16 @@ class MusicData:
         notes: what was skipped or dropped while reading, one line each.
     """
 
-    train: list[Tune]
-    validation: list[Tune]
-    test: list[Tune]
-    source: str = ""
-    split_path: Path | None = None
-    notes: tuple[str, ...] = ()
+    COLUMNS = (Column("tunes", 8), Column("characters", 13, ","))
+    RATIO = Column("chars/tune", 12, ".1f")
 
-    def splits(self) -> dict[str, list[Tune]]:
-        return {"train": self.train, "validation": self.validation, "test": self.test}
+    def count(self, tunes: list[Tune]) -> dict[str, int]:
+        """Tunes and characters of one split (a tune's characters, without the blank line)."""
+        return {"tunes": len(tunes), "characters": sum(len(t.abc) for t in tunes)}
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Tunes and characters per split (a tune's characters, without the blank line)."""
-        return {
-            name: {"tunes": len(tunes), "characters": sum(len(t.abc) for t in tunes)}
-            for name, tunes in self.splits().items()
-        }
-
-    def describe(self) -> str:
-        """A small table of tunes and characters per split, then the notes."""
-        lines = [f"source: {self.source}"] if self.source else []
-        if self.split_path is not None:
-            lines.append(f"split:  {self.split_path}")
-        lines.append(f"{'split':<11}{'tunes':>8}{'characters':>13}{'chars/tune':>12}")
-        total = {"tunes": 0, "characters": 0}
-        for name, row in self.counts().items():
-            lines.append(_count_line(name, row))
-            total = {key: total[key] + row[key] for key in total}
-        lines.append(_count_line("all", total))
-        lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-
-def _count_line(name: str, row: dict[str, int]) -> str:
-    mean = row["characters"] / row["tunes"] if row["tunes"] else float("nan")
-    return f"{name:<11}{row['tunes']:>8}{row['characters']:>13,}{mean:>12.1f}"
+    def ratio(self, row: dict[str, int]) -> float:
+        """Characters per tune."""
+        return row["characters"] / row["tunes"] if row["tunes"] else float("nan")
 
 
 # ---------------------------------------------------------------------------
@@ -284,26 +256,16 @@ def _load_or_create_split(
     ids = [tune.id for tune in tunes]
     if len(set(ids)) != len(ids):
         raise DataError("tune ids repeat; each file's tunes are numbered from 1")
-    saved_split = SavedSplit(split_path, SPLIT_FORMAT)
-    saved = saved_split.load(source["sha256"], seed)
-    if saved is not None:
-        saved_split.check_ids(saved, SPLITS, ids, "tunes", count_repeated=False)
-        return {name: saved[name] for name in SPLITS}
-    seed = SPLIT_SEED if seed is None else seed
-    split = split_by_tune(ids, seed=seed)
-    saved_split.save(
-        {
-            "format": SPLIT_FORMAT,
-            "source": source,
-            "seed": seed,
-            "validation_fraction": VALIDATION_FRACTION,
-            "test_fraction": TEST_FRACTION,
-            "counts": {name: len(split[name]) for name in SPLITS},
-            **split,
-        }
+    return SavedSplit(split_path, SPLIT_FORMAT).load_or_draw(
+        source,
+        seed,
+        SPLIT_SEED,
+        ids,
+        "tunes",
+        draw=lambda seed: split_by_tune(ids, seed=seed),
+        settings={"validation_fraction": VALIDATION_FRACTION, "test_fraction": TEST_FRACTION},
+        count_repeated=False,
     )
-    logger.info("saved a new split to %s", split_path)
-    return split
 
 
 def _make_data(
@@ -355,8 +317,7 @@ def load_corpus(
     if not tunes:
         raise DataError(f"{directory}: no tune in {len(files)} .abc files")
     source = {"music21": music21.__version__, "files": len(files), "sha256": digest}
-    root = Path(root) if root is not None else data_root()
-    split_path = root / "music" / "split.json"
+    split_path = data_root(root) / "music" / "split.json"
     split = _load_or_create_split(split_path, tunes, source, seed)
     return _make_data(
         tunes,
@@ -402,8 +363,7 @@ def load_user_abc(
     if len(tunes) < MIN_TUNES:
         raise DataError(f"{path}: {len(tunes)} tunes; at least {MIN_TUNES} are needed to split")
     source = {"path": str(path.resolve()), "files": len(files), "sha256": digest}
-    root = Path(root) if root is not None else data_root()
-    split_path = root / "music" / f"user-{digest[:8]}" / "split.json"
+    split_path = data_root(root) / "music" / f"user-{digest[:8]}" / "split.json"
     split = _load_or_create_split(split_path, tunes, source, seed)
     used = len(files) - sum(note.startswith("skipped ") for note in notes)
     return _make_data(
@@ -411,20 +371,19 @@ def load_user_abc(
     )
 
 
+def _arguments(parser) -> None:
+    parser.add_argument("--abc", help="an .abc file or a folder instead of music21's corpus")
+    parser.add_argument("--root", help=ROOT_HELP)
+
+
+def _load(args) -> MusicData:
+    return load_user_abc(args.abc, root=args.root) if args.abc else load_corpus(args.root)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m datasets.music_data [--abc FILE_OR_DIR]`: read, split, describe."""
-    parser = argparse.ArgumentParser(prog="python -m datasets.music_data", description=__doc__)
-    parser.add_argument("--abc", help="an .abc file or a folder instead of music21's corpus")
-    parser.add_argument("--root", help="data root (default $SEQLIB_DATA or <repo>/data)")
-    args = parser.parse_args(argv)
-    try:
-        data = load_user_abc(args.abc, root=args.root) if args.abc else load_corpus(args.root)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(data.describe())
-    return 0
+    return run_main(argv, "python -m datasets.music_data", __doc__, _arguments, _load)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

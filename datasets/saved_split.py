@@ -5,19 +5,29 @@ with the SHA-256 of the data it was drawn for, and reuses the file from then
 on, so the split never moves when code or library versions change. Data that
 no longer matches the file is an error that names the file to delete. This
 module holds what the loaders share: the atomic write, reading the file back,
-and the checks of its header (format, source hash, seed) and of the ids it
-lists. What a split file holds besides, and how the split is drawn, stays with
-each loader.
+the checks of its header (format, source hash, seed) and of the ids it lists,
+and loading the file or making it when there is none. How the split is drawn,
+and what a split file holds besides, stays with each loader.
+
+A split file that lists ids per split reads, in this order of keys:
+
+```
+format, source, seed, <the loader's settings>, counts, train, validation, test
+```
 
 Example:
 
 ```python
 saved_split = SavedSplit(root / "music" / "split.json", format=1)
-saved = saved_split.load(sha256, seed)  # None when there is no file yet
-if saved is not None:
-    saved_split.check_ids(saved, ("train", "validation", "test"), ids, "tunes")
-else:
-    saved_split.save({"format": 1, "source": {"sha256": sha256}, ...})
+split = saved_split.load_or_draw(
+    source,  # a dict with the data's "sha256"
+    seed,  # None: reuse the saved split whatever its seed
+    SPLIT_SEED,  # the seed of a new split when `seed` is None
+    ids,
+    "tunes",
+    draw=lambda seed: split_by_tune(ids, seed),
+    settings={"validation_fraction": 0.05, "test_fraction": 0.05},
+)
 ```
 """
 
@@ -25,14 +35,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from datasets.fetch import DataError
 
-__all__ = ["SavedSplit", "write_atomic"]
+__all__ = ["SPLITS", "SavedSplit", "write_atomic"]
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
@@ -142,3 +157,72 @@ class SavedSplit:
         """Writes `document` as indented JSON, atomically (see `write_atomic`)."""
         text = json.dumps(document, indent=1, ensure_ascii=ensure_ascii) + "\n"
         write_atomic(self.path, text)
+
+    def load_or_create(
+        self,
+        source: dict,
+        make: Callable[[], dict],
+        seed: int | None = None,
+        check: Callable[[dict], None] | None = None,
+        ensure_ascii: bool = False,
+    ) -> dict:
+        """The saved document, or a new one when there is no file yet.
+
+        A saved file goes through `load` (its format, `source["sha256"]`, and
+        `seed` when given), then `check(saved)`. Otherwise the new document is
+        `{"format": ..., "source": source, **make()}`, saved (see `save`) and
+        returned.
+        """
+        saved = self.load(source["sha256"], seed)
+        if saved is not None:
+            if check is not None:
+                check(saved)
+            return saved
+        document = {"format": self.format, "source": source, **make()}
+        self.save(document, ensure_ascii=ensure_ascii)
+        logger.info("saved a new split to %s", self.path)
+        return document
+
+    def load_or_draw(
+        self,
+        source: dict,
+        seed: int | None,
+        default_seed: int,
+        ids: Iterable,
+        what: str,
+        draw: Callable[[int], dict[str, list]],
+        settings: dict | None = None,
+        count_repeated: bool = True,
+        check: Callable[[dict], None] | None = None,
+        names: Sequence[str] = SPLITS,
+    ) -> dict[str, list]:
+        """The ids of each split: the saved ones, or drawn now and saved.
+
+        A saved file must match `seed` when it is given, and list every id of
+        `ids` once (`check_ids`); `check(saved)` may add the loader's own checks.
+        Without a file, `draw(seed)` (`default_seed` when `seed` is None) gives
+        `{name: ids}` for `names`, saved as `{"format", "source", "seed",
+        **settings, "counts", **split}`.
+
+        Args:
+            source: what the split is drawn from, with its `"sha256"`.
+            what: the data's items in messages, e.g. `"tunes"`.
+            settings: what the draw used besides the seed (fractions, say), saved
+                in this order after the seed.
+            count_repeated: as in `check_ids`.
+        """
+        ids = list(ids)
+
+        def make() -> dict:
+            used = default_seed if seed is None else seed
+            split = draw(used)
+            counts = {name: len(split[name]) for name in names}
+            return {"seed": used, **(settings or {}), "counts": counts, **split}
+
+        def check_saved(saved: dict) -> None:
+            self.check_ids(saved, names, ids, what, count_repeated)
+            if check is not None:
+                check(saved)
+
+        document = self.load_or_create(source, make, seed, check_saved)
+        return {name: document[name] for name in names}

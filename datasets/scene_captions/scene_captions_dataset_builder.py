@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
-from datasets import scenes
+from datasets import scenes, tfds_builders
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -85,18 +85,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 def build_tfds(data_dir: str | Path | None = None) -> Builder:
     """Builds `scene_captions` under `data_dir` and returns its builder.
 
-    Args:
-        data_dir: the TFDS data dir; `<data root>/tensorflow_datasets` when None.
-
-    Example:
-
-    ```python
-    build_tfds("/tmp/tfds")
-    ds = tfds.load("scene_captions", split="test", data_dir="/tmp/tfds", as_supervised=True)
-    ```
+    See `datasets.tfds_builders.build`; then
+    `tfds.load("scene_captions", split="test", as_supervised=True, data_dir=data_dir)` reads it.
     """
-    if data_dir is None:
-        data_dir = scenes.data_root() / "tensorflow_datasets"
-    builder = Builder(data_dir=str(data_dir))
-    builder.download_and_prepare()
-    return builder
+    return tfds_builders.build(Builder, data_dir)

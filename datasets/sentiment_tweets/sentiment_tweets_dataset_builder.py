@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
-from datasets import sentiment_data
+from datasets import sentiment_data, tfds_builders
 
 
 @dataclasses.dataclass
@@ -85,19 +85,10 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 def build_tfds(data_dir: str | Path | None = None, config: str = "tweets") -> Builder:
     """Builds `sentiment_tweets/<config>` under `data_dir` and returns its builder.
 
+    See `datasets.tfds_builders.build`; then
+    `tfds.load("sentiment_tweets", split="train", as_supervised=True, data_dir=data_dir)` reads it.
+
     Args:
-        data_dir: the TFDS data dir; `<data root>/tensorflow_datasets` when None.
         config: `"tweets"` or `"tweets_plus_snippets"`.
-
-    Example:
-
-    ```python
-    build_tfds("/tmp/tfds")
-    ds = tfds.load("sentiment_tweets", split="train", data_dir="/tmp/tfds", as_supervised=True)
-    ```
     """
-    if data_dir is None:
-        data_dir = sentiment_data.data_root() / "tensorflow_datasets"
-    builder = Builder(config=config, data_dir=str(data_dir))
-    builder.download_and_prepare()
-    return builder
+    return tfds_builders.build(Builder, data_dir, config=config)

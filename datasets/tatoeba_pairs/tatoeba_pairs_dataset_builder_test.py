@@ -1,11 +1,8 @@
-"""TFDS's own builder checks on dummy_data/, offline.
+"""TFDS's own builder checks on dummy_data/, offline (see `datasets.tfds_builders`).
 
-Run with `pytest datasets/tatoeba_pairs/`; tests/datasets runs it as well.
-`tfds.testing` needs `dill`, which tensorflow-datasets does not install by
-itself: without it these tests are skipped.
+Run with `pytest datasets/tatoeba_pairs/`.
 """
 
-import tempfile
 from pathlib import Path
 from unittest import mock
 
@@ -16,6 +13,7 @@ pytest.importorskip("dill", reason="tfds.testing needs dill")
 
 from datasets import translation_data
 from datasets.tatoeba_pairs import tatoeba_pairs_dataset_builder
+from datasets.tfds_builders import DummyDataRoot
 
 DUMMY_DATA = Path(__file__).parent / "dummy_data"
 
@@ -25,23 +23,14 @@ def fake_tatoeba_file(root=None):
     return DUMMY_DATA / "spa.tsv"
 
 
-class TatoebaPairsTest(tfds.testing.DatasetBuilderTestCase):
+class TatoebaPairsTest(DummyDataRoot, tfds.testing.DatasetBuilderTestCase):
     """40 dummy pairs in 19 groups; test takes the 2 pairs of "Run.", validation 1."""
 
     DATASET_CLASS = tatoeba_pairs_dataset_builder.Builder
     SPLITS = {"train": 37, "validation": 1, "test": 2}
-    SKIP_CHECKSUMS = True  # Nothing goes through the download manager.
 
-    def setUp(self):
-        super().setUp()
-        root = tempfile.TemporaryDirectory()
-        self.addCleanup(root.cleanup)
-        for patcher in (
-            mock.patch.dict("os.environ", {"SEQLIB_DATA": root.name}),
-            mock.patch.object(translation_data, "tatoeba_file", fake_tatoeba_file),
-        ):
-            patcher.start()
-            self.addCleanup(patcher.stop)
+    def patches(self):
+        return [mock.patch.object(translation_data, "tatoeba_file", fake_tatoeba_file)]
 
 
 if __name__ == "__main__":

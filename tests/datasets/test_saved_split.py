@@ -1,4 +1,5 @@
-"""datasets.saved_split: the atomic write, and the checks and messages the loaders share."""
+"""datasets.saved_split: the atomic write, the checks and messages the loaders share, and
+loading a split file or making it."""
 
 import json
 
@@ -80,3 +81,72 @@ def test_a_damaged_file_is_a_data_error(tmp_path):
     saved_split.path.write_text('{"format": 1, "train": [1, 2', encoding="utf-8")
     with pytest.raises(DataError, match="not a readable split file.*delete it"):
         saved_split.load(SHA)
+
+
+def _draw(calls):
+    def draw(seed):
+        calls.append(seed)
+        return {"train": ["a", "b"], "validation": ["c"], "test": ["d"]}
+
+    return draw
+
+
+def test_load_or_draw_saves_once_then_reuses(tmp_path):
+    saved_split = SavedSplit(tmp_path / "split.json", format=1)
+    source, calls = {"file": "x.csv", "sha256": SHA}, []
+    settings = {"test_fraction": 0.2, "validation_fraction": 0.1}
+    args = (source, None, 1234, "abcd", "rows")
+    split = saved_split.load_or_draw(*args, draw=_draw(calls), settings=settings)
+    assert split == {"train": ["a", "b"], "validation": ["c"], "test": ["d"]} and calls == [1234]
+    # The file's keys, in order: the header, the settings, the counts, the ids.
+    assert (
+        saved_split.path.read_text(encoding="utf-8")
+        == json.dumps(
+            {
+                "format": 1,
+                "source": source,
+                "seed": 1234,
+                "test_fraction": 0.2,
+                "validation_fraction": 0.1,
+                "counts": {"train": 2, "validation": 1, "test": 1},
+                **split,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    assert saved_split.load_or_draw(*args, draw=_draw(calls)) == split and calls == [1234]
+    assert saved_split.load_or_draw(source, 1234, 1, "abcd", "rows", draw=_draw(calls)) == split
+    with pytest.raises(DataError, match="was drawn with seed 1234, not 5"):
+        saved_split.load_or_draw(source, 5, 1, "abcd", "rows", draw=_draw(calls))
+    with pytest.raises(DataError, match=r"\(1 rows not in it, 0 ids not in the data, 0 repeated\)"):
+        saved_split.load_or_draw(source, None, 1, "abcde", "rows", draw=_draw(calls))
+
+    def check(saved):
+        raise saved_split.mismatch(f"the loader's own check of {len(saved['train'])} ids")
+
+    with pytest.raises(
+        DataError, match="does not match the data \\(the loader's own check of 2 ids"
+    ):
+        saved_split.load_or_draw(*args, draw=_draw(calls), check=check)
+    assert calls == [1234]
+
+
+def test_load_or_draw_uses_the_seed_given(tmp_path):
+    saved_split = SavedSplit(tmp_path / "split.json", format=1)
+    calls = []
+    saved_split.load_or_draw({"sha256": SHA}, 7, 1234, "abcd", "rows", draw=_draw(calls))
+    assert calls == [7] and json.loads(saved_split.path.read_text())["seed"] == 7
+
+
+def test_load_or_create_any_document(tmp_path):
+    saved_split = SavedSplit(tmp_path / "split.json", format=2)
+    source = {"file": "ü.csv", "sha256": SHA}
+    made = saved_split.load_or_create(source, lambda: {"cut": "2020-01-02"}, ensure_ascii=True)
+    assert made == {"format": 2, "source": source, "cut": "2020-01-02"}
+    assert "\\u00fc" in saved_split.path.read_text(encoding="utf-8")
+    checked = []
+    again = saved_split.load_or_create(
+        source, lambda: pytest.fail("drawn again"), check=checked.append
+    )
+    assert again == made and checked == [made]

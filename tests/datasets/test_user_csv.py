@@ -160,7 +160,7 @@ def test_not_utf8_names_offset_and_line(tmp_path, data_root):
     raw = path.read_bytes().replace(b"loved it", b"lov\xe9d it", 1)
     path.write_bytes(raw)
     offset = raw.index(b"\xe9")
-    with pytest.raises(DataError, match=rf"not UTF-8: byte 0xe9 at offset {offset} \(line 3\)"):
+    with pytest.raises(DataError, match=rf"latin.csv:3: not UTF-8: byte 0xe9 at offset {offset};"):
         load_user_csv(path)
 
 
