@@ -151,3 +151,18 @@ def test_the_fixtures_cover_every_app():
     from apps.export import APPS as EXPORTED
 
     assert set(APPS) == set(EXPORTED) == set(PREDICTING_VERB)
+
+
+@pytest.mark.slow
+def test_the_captioning_model_at_full_size_trains_the_same_weights(home):
+    # At cpu-small's sizes (unlike the tiny config) grappler's rewrites made two
+    # runs of one epoch differ in every weight; `train.deterministic` (on in the
+    # preset) is what makes them agree.
+    small_data = ["--set", "data.scenes=512,64,64", "--set", "train.epochs=1"]
+    weights = []
+    for name in ("first", "second"):
+        result = _invoke("captioning", "train", *small_data, "--run-dir", home / name)
+        assert result.exit_code == 0, result.output
+        weights.append(_weights(home / name / "checkpoints" / "final.weights.h5"))
+    for key, value in weights[0].items():
+        np.testing.assert_array_equal(value, weights[1][key], err_msg=key)
