@@ -66,20 +66,22 @@ class App:
             return pathlib.Path(run_dir)
         return workdir() / "runs" / self.name / (preset or self.default_preset)
 
-    def pipeline(self):
-        """The app's `pipeline` module, imported on first use: TensorFlow loads
-        only when a verb runs, never for `--help`."""
+    def module(self, name):
+        """The app's module `name`, imported on first use, after TensorFlow
+        (without its start-up lines): TensorFlow loads only when a verb runs,
+        never for `--help`."""
         from apps.common.startup import import_tensorflow
 
         import_tensorflow()
-        return importlib.import_module(f"apps.{self.name}.pipeline")
+        return importlib.import_module(f"apps.{self.name}.{name}")
+
+    def pipeline(self):
+        """The app's `pipeline` module: its verbs."""
+        return self.module("pipeline")
 
     def report(self):
         """The app's `report` module (its `summary(results)` is what `evaluate` prints)."""
-        from apps.common.startup import import_tensorflow
-
-        import_tensorflow()
-        return importlib.import_module(f"apps.{self.name}.report")
+        return self.module("report")
 
     def data_dir(self):
         return workdir() / "data" / self.name

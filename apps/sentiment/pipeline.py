@@ -26,13 +26,14 @@ class Run(common_run.Run):
 
     app = "sentiment"
     config_class = SentimentConfig
-
-    @property
-    def vocabulary_path(self):
-        return self.path / "vocabulary.txt"
+    vocabulary_file = "vocabulary.txt"  # one word a line, not JSON
 
     def vocabulary(self):
         return self.vocabulary_path.read_text(encoding="utf-8").split("\n")
+
+    def save_vocabulary(self, vocabulary):
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.vocabulary_path.write_text("\n".join(vocabulary), encoding="utf-8")
 
     def build_model(self):
         return build_model(self.config(), self.vocabulary())
@@ -66,7 +67,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
     else:
         vocabulary = build_vocabulary(config, split.train["text"].to_numpy(dtype=object))
         run.save_data(data)
-        run.vocabulary_path.write_text("\n".join(vocabulary), encoding="utf-8")
+        run.save_vocabulary(vocabulary)
 
     return run_training(
         lambda: build_model(config, vocabulary),
