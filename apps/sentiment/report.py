@@ -22,6 +22,45 @@ def summary(rows):
     return markdown_table(["system (test split)", "accuracy", "macro-F1"], rows)
 
 
+def slug(name):
+    """A variant's name as a folder name: `"+ GloVe, pooled"` -> `"glove-pooled"`."""
+    return "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
+
+
+def write_ablations(report_dir, base, variants, seeds, scores):
+    """`report_dir/report.md` and `scores.json`: validation macro-F1 of every
+    variant, mean and spread over the seeds."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
+    rows = []
+    for name, overrides in variants.items():
+        f1 = np.array(scores[name])
+        rows.append(
+            (
+                name,
+                " ".join(f"`{o}`" for o in overrides) or "(the preset)",
+                f"{f1.mean():.4f}",
+                f"{f1.std():.4f}",
+                " ".join(f"{v:.4f}" for v in f1),
+            )
+        )
+    best = max(variants, key=lambda name: np.mean(scores[name]))
+    lines = [
+        "# Tweet sentiment: what each ingredient adds (validation split)",
+        "",
+        f"Commit `{git_commit()}`. Each row is the config below with its overrides, "
+        f"trained once per seed ({', '.join(map(str, seeds))}: `train.seed`) and scored "
+        "on the validation split of the VADER tweets; the test split is not read. "
+        "Spread: the standard deviation over the seeds.",
+        "",
+        markdown_table(["variant", "overrides", "mean macro-F1", "spread", "per seed"], rows),
+        "",
+        f"Best mean: **{best}**.",
+        "",
+    ]
+    return write_report(report_dir, lines, base)
+
+
 def plot_confusion(y_true, y_pred, path):
     matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
     fig, ax = plt.subplots(figsize=(3.8, 3.4))

@@ -19,6 +19,11 @@ from click.testing import CliRunner
 # -- sentiment -------------------------------------------------------------
 
 SENTIMENT_TINY = [
+    # No GloVe and no extra tweets: their files are tested in tests/datasets.
+    "--set",
+    "model.word_vectors=none",
+    "--set",
+    "data.extra_tweets=none",
     "--set",
     "train.epochs=2",
     "--set",
