@@ -61,9 +61,15 @@ add_evaluate_command(
 @click.option(
     "--file", "text_file", type=click.File("r", encoding="utf-8"), help="One text per line."
 )
+@click.option(
+    "--why",
+    is_flag=True,
+    help="Also show the words that drove each answer: how much P(positive) drops "
+    "(or rises) when the word is left out.",
+)
 @model_options(APP)
 @user_errors
-def predict(texts, text_file, model_path, server, preset):
+def predict(texts, text_file, why, model_path, server, preset):
     """Print label, probability and text for TEXTS (or --file)."""
     texts = list(texts)
     if text_file is not None:
@@ -74,6 +80,10 @@ def predict(texts, text_file, model_path, server, preset):
     model = pipeline.find_model(model_path, APP.run_dir(preset), APP.models_dir(), server)
     for label, probability, text in pipeline.predict(model, texts):
         click.echo(f"{label}\t{probability:.3f}\t{text}")
+        if why:
+            effects = pipeline.word_effects(model, text)
+            shown = ", ".join(f"{word} {effect:+.2f}" for word, effect in effects)
+            click.echo(f"\twords that drove it (effect on P(positive)): {shown or '-'}")
 
 
 add_export_command(cli, APP)

@@ -8,6 +8,8 @@ the model that was trained.
 
 import pathlib
 
+import numpy as np
+
 from apps.common import run as common_run
 from apps.sentiment import baselines, report
 from apps.sentiment.config import SentimentConfig
@@ -117,12 +119,27 @@ def evaluate(run_dir, report_dir, data=None, say=print):
     run = Run(pathlib.Path(run_dir))
     model = run.load_model()
     config = run.config()
-    split = load_data(config, data if data else run.data_file())
+    data = data if data else run.data_file()
+    split = load_data(config, data)
     y_true = split.test["label"].to_numpy()
     probabilities = positive_probability(model, split.test["text"])
+    systems = baselines.fit_all(split)
     predictions = {"model": (probabilities > 0.5).astype(int)}
-    predictions.update(baselines.predict_all(split))
+    predictions.update({name: predict(split.test["text"]) for name, predict in systems.items()})
     rows = baselines.score(y_true, predictions)
+    # Beyond the tweets: product reviews, editorials, negation and contrast.
+    systems["model"] = lambda texts: (positive_probability(model, texts) > 0.5).astype(int)
+    beyond = (
+        {}
+        if data
+        else {
+            name: baselines.score(
+                frame["label"].to_numpy(),
+                {system: systems[system](frame["text"]) for system in BEYOND_SYSTEMS},
+            )
+            for name, frame in evaluation_sets().items()
+        }
+    )
     report.write(
         report_dir=pathlib.Path(report_dir),
         run=run,
@@ -133,8 +150,34 @@ def evaluate(run_dir, report_dir, data=None, say=print):
         y_true=y_true,
         y_pred=predictions["model"],
         probabilities=probabilities,
+        beyond=beyond,
     )
     return rows
+
+
+# The systems scored outside the tweets, and the sets.
+BEYOND_SYSTEMS = ("model", baselines.TFIDF, baselines.VADER, baselines.STACKED)
+NEGATION_SET = (
+    pathlib.Path(__file__).resolve().parents[2] / "tests" / "data" / "negation_contrast.csv"
+)
+
+
+def evaluation_sets():
+    """`{name: frame}` with `text` and `label`: the Amazon and NYT snippets of the
+    same study (never trained on) and the hand-written negation and contrast
+    sentences of `tests/data/negation_contrast.csv`."""
+    import pandas as pd
+
+    from datasets.sentiment_corpora import load_snippet_sets
+
+    snippets = load_snippet_sets()
+    sentences = pd.read_csv(NEGATION_SET)
+    sentences["label"] = (sentences["label"] == "positive").astype(int)
+    return {
+        "Amazon reviews": snippets["amazon"],
+        "NYT editorials": snippets["nyt"],
+        "negation and contrast (hand-written)": sentences,
+    }
 
 
 def export(run_dir, models_dir):
@@ -161,6 +204,22 @@ def find_model(model_path, run_dir, models_dir, server=None):
         from_run=lambda path: Run(path).load_model(),
         server=server,
     )
+
+
+def word_effects(model, text, top=3):
+    """Which words drove the answer: P(positive) of `text` minus that of `text`
+    without each word in turn (occlusion), as `[(word, effect)]` for the `top`
+    words of largest effect, largest first; a positive effect pushed towards
+    positive. Asks the model only for probabilities, so it explains a run, an
+    export and a served model alike."""
+    words = text.split()
+    if len(words) < 2:
+        return []
+    variants = [text] + [" ".join(words[:i] + words[i + 1 :]) for i in range(len(words))]
+    probabilities = positive_probability(model, variants)
+    effects = probabilities[0] - probabilities[1:]
+    order = np.argsort(-np.abs(effects))[:top]
+    return [(words[i], float(effects[i])) for i in order]
 
 
 def predict(model, texts):

