@@ -17,7 +17,9 @@ TensorFlow, so a command line can read its config (and answer `--help`) fast.
 import importlib
 
 _EXPORTS = {
+    "GradualUnfreezing": "seqlib.training.transfer",
     "RunState": "seqlib.training.run_state",
+    "SlantedTriangular": "seqlib.training.transfer",
     "SparseCategoricalCrossentropy": "seqlib.training.losses",
     "TrainConfig": "seqlib.training.config",
     "TrainResult": "seqlib.training.runner",
@@ -27,6 +29,7 @@ _EXPORTS = {
     "fit_verbosity": "seqlib.training.runner",
     "from_overrides": "seqlib.training.overrides",
     "is_chief": "seqlib.training.strategies",
+    "layer_rates": "seqlib.training.transfer",
     "make_learning_rate": "seqlib.training.optimizers",
     "make_optimizer": "seqlib.training.optimizers",
     "make_strategy": "seqlib.training.strategies",

@@ -3,7 +3,7 @@
 import dataclasses
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-LR_SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential")
+LR_SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential", "slanted_triangular")
 STRATEGIES = ("default", "mirrored", "multiworker")
 MODES = ("auto", "min", "max")
 
@@ -30,7 +30,10 @@ class TrainConfig:
             `min_lr_ratio * learning_rate` over all `epochs`); `"warmup_cosine"`
             (linear from 0 to `learning_rate` over `warmup_steps` steps, then
             cosine over the remaining steps); `"exponential"` (multiplied by
-            `lr_decay_rate` once per epoch, smoothly in between).
+            `lr_decay_rate` once per epoch, smoothly in between);
+            `"slanted_triangular"` (ULMFiT's: a linear rise to `learning_rate`
+            over the first 10% of all steps, then a linear fall to 1/32 of it,
+            `seqlib.training.transfer.SlantedTriangular`).
         warmup_steps: Optimizer steps of linear warmup, `"warmup_cosine"` only.
         lr_decay_rate: Per-epoch factor of the `"exponential"` schedule.
         min_lr_ratio: Floor of the cosine schedules, as a fraction of

@@ -55,6 +55,10 @@ def make_learning_rate(config, steps_per_epoch):
         return schedules.ExponentialDecay(
             config.learning_rate, decay_steps=steps_per_epoch, decay_rate=config.lr_decay_rate
         )
+    if config.lr_schedule == "slanted_triangular":
+        from seqlib.training.transfer import SlantedTriangular
+
+        return SlantedTriangular(config.learning_rate, total_steps=max(total_steps, 10))
     raise ValueError(
         f"Expected a known `lr_schedule`. Received: lr_schedule={config.lr_schedule!r}"
     )
