@@ -33,6 +33,7 @@ cli = app_group(
 
     \b
     prepare   fetch the rated tweets, make the fixed split, build the TFDS dataset
+    pretrain  pretrain the encoder as a language model (when the preset asks for it)
     train     train a preset (checkpoints and logs in runs/sentiment/<preset>/)
     evaluate  the model next to TF-IDF + logistic regression and VADER -> reports/sentiment/
     predict   label texts with the trained model or an export
@@ -47,6 +48,21 @@ add_prepare_command(
     data_option(DATA_HELP, file_only=True),
     "Fetch the data, make (or reuse) the saved split, and show it.",
 )
+
+
+@cli.command()
+@config_options(APP)
+@user_errors
+def pretrain(preset, overrides):
+    """Pretrain the encoder as a language model on pretrain.corpus (cached under
+    data/sentiment/encoders/, keyed by its config; train reuses it)."""
+    config = APP.config(preset, overrides)
+    if config.pretrain.corpus == "none":
+        click.echo("pretrain.corpus is none: nothing to pretrain.")
+        return
+    APP.pipeline().pretrain(config, say=click.echo)
+
+
 add_train_command(cli, APP, data=data_option(DATA_HELP, file_only=True))
 add_evaluate_command(
     cli,

@@ -105,6 +105,9 @@ class PretrainConfig:
             disaster and training tweets), `"wikitext"` (WikiText-2's training
             articles), both, or `"none"` (no pretraining).
         epochs: Passes over the corpus.
+        max_tokens: The language model's vocabulary (its softmax), padding and
+            out-of-vocabulary included.
+        sequence_length: Tokens kept per text (a WikiText-2 sentence or a tweet).
         batch_size: Texts per batch.
         learning_rate: Peak of the slanted triangular schedule.
         layer_lr_decay: Fine-tuning divides the learning rate by this factor
@@ -116,6 +119,8 @@ class PretrainConfig:
 
     corpus: str = "none"
     epochs: int = 1
+    max_tokens: int = 8000
+    sequence_length: int = 32
     batch_size: int = 64
     learning_rate: float = 3e-3
     layer_lr_decay: float = 2.6
@@ -187,4 +192,5 @@ ABLATIONS = {
     "+ GloVe + extra tweets, pooled labels": ("data.extra_tweets=pooled",),
     "+ extra tweets, own head (no GloVe)": ("model.word_vectors=none",),
     "+ GloVe + extra tweets, own head": (),
+    "+ GloVe + extra tweets, own head + LM pretraining on tweets": ("pretrain.corpus=tweets",),
 }

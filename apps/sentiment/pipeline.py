@@ -8,6 +8,7 @@ the model that was trained.
 
 import pathlib
 
+import keras
 import numpy as np
 
 from apps.common import run as common_run
@@ -17,6 +18,7 @@ from apps.sentiment.data import (
     has_extra_head,
     load_data,
     load_extra_tweets,
+    pretraining_texts,
     training_batches,
     training_frame,
     validation_batches,
@@ -25,6 +27,7 @@ from apps.sentiment.model import (
     MaskedBinaryAccuracy,
     build_model,
     build_vocabulary,
+    make_vectorizer,
     masked_binary_crossentropy,
     masked_mse,
     masked_sparse_categorical_crossentropy,
@@ -32,6 +35,7 @@ from apps.sentiment.model import (
 )
 from apps.sentiment.serving import LABELS, SentimentServing, positive_probability
 from seqlib.export import export_for_serving
+from seqlib.models import transfer_encoder
 from seqlib.training import make_strategy
 from seqlib.training import train as run_training
 
@@ -68,6 +72,105 @@ def prepare(config, data=None, build_tfds=True):
     return split.describe()
 
 
+def encoder_dir(config):
+    """Where the encoder pretrained for `config` is cached:
+    `<data root>/sentiment/encoders/<key>/`, the key a hash of everything that
+    shapes it (the pretraining config, the encoder's sizes, the word vectors,
+    the seed), so that a changed config pretrains again and an unchanged one
+    reuses it."""
+    import hashlib
+    import json
+
+    from datasets.fetch import data_root
+    from seqlib.training import config_to_dict
+
+    model = config.model
+    shape = {
+        "pretrain": config_to_dict(config.pretrain),
+        "model": [model.cell, model.embedding_dim, model.units, model.word_vectors],
+        "seed": config.train.seed,
+    }
+    key = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:12]
+    return data_root() / "sentiment" / "encoders" / f"{config.pretrain.corpus}-{key}"
+
+
+def pretrain(config, say=print, verbose="auto"):
+    """Pretrains the encoder as a bidirectional language model on
+    `pretrain.corpus` and caches it (`encoder_dir`); a cached encoder is reused.
+    Returns its directory, or None when `pretrain.corpus` is `"none"`."""
+    import dataclasses
+
+    import tensorflow as tf
+
+    from seqlib.models import BidirectionalLanguageModel, save_encoder
+    from seqlib.training import SlantedTriangular, fit_verbosity
+
+    if config.pretrain.corpus == "none":
+        return None
+    path = encoder_dir(config)
+    if (path / "encoder.json").is_file():
+        say(f"pretrained encoder: {path} (reused)")
+        return path
+    pre = config.pretrain
+    texts = pretraining_texts(config, load_data(config))
+    lm_config = dataclasses.replace(
+        config,
+        data=dataclasses.replace(
+            config.data, max_tokens=pre.max_tokens, sequence_length=pre.sequence_length
+        ),
+    )
+    vocabulary = build_vocabulary(lm_config, texts)
+    vectorize = make_vectorizer(lm_config, vocabulary)
+    ids = np.concatenate(
+        [
+            vectorize(tf.constant(list(texts[i : i + 4096]))).numpy()
+            for i in range(0, len(texts), 4096)
+        ]
+    )
+    ids = ids[(ids > 0).sum(axis=1) >= 2]  # a text needs two words to predict one from the other
+    say(f"pretraining on {len(ids)} texts of {pre.corpus}, vocabulary {len(vocabulary) + 2}")
+
+    keras.utils.set_random_seed(config.train.seed)
+    lm = BidirectionalLanguageModel(
+        len(vocabulary) + 2,
+        embedding_dim=config.model.embedding_dim,
+        units=config.model.units,
+        cell=config.model.cell,
+        dropout=0.1,
+    )
+    lm.build((None, pre.sequence_length))
+    embeddings, _ = word_vector_rows(config, vocabulary, seed=config.train.seed)
+
+    if embeddings is not None:
+        lm.get_layer("embedding").embeddings.assign(embeddings)
+    batches = (
+        tf.data.Dataset.from_tensor_slices(ids)
+        .shuffle(len(ids), seed=config.train.seed)
+        .batch(pre.batch_size)
+    )
+    steps = pre.epochs * int(np.ceil(len(ids) / pre.batch_size))
+    lm.compile(
+        optimizer=keras.optimizers.AdamW(SlantedTriangular(pre.learning_rate, steps), clipnorm=1.0)
+    )
+    history = lm.fit(batches, epochs=pre.epochs, shuffle=False, verbose=fit_verbosity(verbose))
+    save_encoder(lm, path, vocabulary=["", "[UNK]", *vocabulary])
+    import pandas as pd
+
+    pd.DataFrame(history.history).rename_axis("epoch").to_csv(path / "history.csv")
+    say(f"pretrained encoder: {path}")
+    return path
+
+
+def layer_groups(config):
+    """The classifier's layers in ULMFiT's groups, bottom first: embeddings,
+    the recurrent layers, the pooling and heads."""
+    embeddings = ["embedding"] + (["subword_embedding"] if config.model.subword_buckets else [])
+    heads = ["attention_pooling", "probability", "rating"]
+    if has_extra_head(config):
+        heads.append("extra_tweets")
+    return [embeddings, [f"bidirectional_{i}" for i in range(config.model.layers)], heads]
+
+
 def train(config, run_dir, data=None, resume=False, verbose="auto"):
     """Trains with `seqlib.training.train` on the tweets, or on the user's CSV
     file `data`; returns its `TrainResult`."""
@@ -86,6 +189,22 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
         run.save_data(data, **({"extra_tweets": extra_note} if extra_note else {}))
         run.save_vocabulary(vocabulary)
     embeddings, _ = word_vector_rows(config, vocabulary, seed=config.train.seed)
+    encoder, callbacks = None, []
+    if config.pretrain.corpus != "none":
+        from seqlib.models import load_encoder
+        from seqlib.training import GradualUnfreezing
+
+        encoder = load_encoder(pretrain(config, verbose=verbose))
+        if config.pretrain.gradual_unfreezing:
+            callbacks.append(
+                GradualUnfreezing(layer_groups(config), config.pretrain.layer_lr_decay)
+            )
+
+    def build():
+        model = build_model(config, vocabulary, embeddings)
+        if encoder is not None:
+            transfer_encoder(encoder, model, vocabulary=["", "[UNK]", *vocabulary])
+        return model
 
     losses = {
         "probability": masked_binary_crossentropy(config.train.label_smoothing),
@@ -96,7 +215,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
         losses["extra_tweets"] = masked_sparse_categorical_crossentropy
         weights["extra_tweets"] = config.model.extra_weight
     return run_training(
-        lambda: build_model(config, vocabulary, embeddings),
+        build,
         training_batches(config, split, extra),
         config.train,
         run.path,
@@ -107,6 +226,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
         },
         validation_data=validation_batches(config, split),
         resume=resume,
+        callbacks=callbacks,
         app_config=config,
         verbose=verbose,
     )

@@ -155,3 +155,39 @@ def test_word_effects_name_the_words_that_moved_the_probability(monkeypatch):
     assert [w for w, _ in effects] == ["good", "not"]
     assert effects[0][1] == pytest.approx(0.4) and effects[1][1] == pytest.approx(-0.3)
     assert pipeline.word_effects(None, "good") == []
+
+
+def test_pretraining_is_cached_and_fine_tuning_unfreezes_from_the_top(home, corpora, monkeypatch):
+    from seqlib.models import load_encoder
+
+    monkeypatch.setattr(
+        "datasets.sentiment_corpora.load_disaster_tweets",
+        lambda exclude_texts=(): ["fire on the hill", "flood in town"],
+    )
+    args = sentiment_data(home)
+    pretrained = [*TINY, "--set", "pretrain.corpus=tweets", "--set", "pretrain.max_tokens=50"]
+    runner = CliRunner()
+    result = runner.invoke(cli, ["pretrain", *pretrained], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "pretraining on" in result.output
+    encoders = list((home / "data" / "sentiment" / "encoders").iterdir())
+    assert len(encoders) == 1 and (encoders[0] / "history.csv").is_file()
+
+    # train reuses the cached encoder; two epochs of gradual unfreezing train the
+    # heads, then the recurrent layer: the embedding is never unfrozen.
+    result = runner.invoke(cli, ["train", *args, *pretrained], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "pretraining on" not in result.output
+    assert len(list((home / "data" / "sentiment" / "encoders").iterdir())) == 1
+    encoder = load_encoder(encoders[0])
+    run = pipeline.Run(home / "runs" / "sentiment" / "cpu-small")
+    trained = run.load_model()
+    vocabulary = ["", "[UNK]", *run.vocabulary()]
+    rows = trained.get_layer("embedding").get_weights()[0]
+    lm_rows = encoder.weights["embedding"][0]
+    shared = [w for w in vocabulary[2:] if w in encoder.vocabulary]
+    assert shared
+    for word in shared:
+        np.testing.assert_array_equal(
+            rows[vocabulary.index(word)], lm_rows[encoder.vocabulary.index(word)]
+        )
