@@ -70,12 +70,16 @@ APP_TRY_captioning := $(PY) -m apps.captioning caption data/captioning/scenes-64
 
 $(APPS): %: $(STAMP)
 	$(PY) -m apps.$* prepare
+	$(APP_PRETRAIN_$*)
 	$(PY) -m apps.$* train --resume
 	$(PY) -m apps.$* evaluate
 	$(PY) -m apps.$* export
 	$(APP_EXTRA_$*)
 	@echo "report: reports/$*/report.md   export: models/$*/ (models/models.config)"
 	@echo 'try:    $(APP_TRY_$*)'
+
+# sentiment pretrains its encoder first when the preset asks for it (cached).
+APP_PRETRAIN_sentiment = $(PY) -m apps.sentiment pretrain
 
 # music also writes five sample tunes from a fixed prefix.
 APP_EXTRA_music = $(PY) -m apps.music generate --num 5 --temperature 0.8 --top-k 0 \

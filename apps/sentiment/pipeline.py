@@ -62,14 +62,26 @@ class Run(common_run.Run):
 
 
 def prepare(config, data=None, build_tfds=True):
-    """Fetches the data, makes (or reads) the saved split, builds the TFDS
-    dataset, and returns the description of the splits."""
+    """Fetches the data (the tweets, and the extra tweets and word vectors the
+    config uses), makes (or reads) the saved split, builds the TFDS dataset,
+    and returns the description of the splits."""
     split = load_data(config, data)
     if build_tfds and not data:
         from datasets.sentiment_tweets import build_tfds as build
 
         build(config="tweets_plus_snippets" if config.data.extras else "tweets")
-    return split.describe()
+    lines = [split.describe()]
+    _, note = load_extra_tweets(config, split)
+    if note:
+        lines.append(f"extra tweets: {note}")
+    if config.model.word_vectors != "none":
+        from datasets.sentiment_corpora import load_glove
+
+        words, vectors = load_glove()
+        lines.append(
+            f"word vectors: {config.model.word_vectors}, {len(words)} x {vectors.shape[1]}"
+        )
+    return "\n".join(lines)
 
 
 def encoder_dir(config):
@@ -271,6 +283,7 @@ def evaluate(run_dir, report_dir, data=None, say=print):
         y_pred=predictions["model"],
         probabilities=probabilities,
         beyond=beyond,
+        encoder_dir=encoder_dir(config) if config.pretrain.corpus != "none" else None,
     )
     return rows
 

