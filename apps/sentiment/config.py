@@ -193,4 +193,9 @@ ABLATIONS = {
     "+ extra tweets, own head (no GloVe)": ("model.word_vectors=none",),
     "+ GloVe + extra tweets, own head": (),
     "+ GloVe + extra tweets, own head + LM pretraining on tweets": ("pretrain.corpus=tweets",),
+    "+ GloVe + extra tweets, own head + LM pretraining on tweets, no gradual unfreezing": (
+        "pretrain.corpus=tweets",
+        "pretrain.gradual_unfreezing=false",
+        "pretrain.layer_lr_decay=1.0",
+    ),
 }

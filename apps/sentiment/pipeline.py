@@ -87,7 +87,7 @@ def prepare(config, data=None, build_tfds=True):
 def encoder_dir(config):
     """Where the encoder pretrained for `config` is cached:
     `<data root>/sentiment/encoders/<key>/`, the key a hash of everything that
-    shapes it (the pretraining config, the encoder's sizes, the word vectors,
+    shapes it (the pretraining fields, the encoder's sizes, the word vectors,
     the seed), so that a changed config pretrains again and an unchanged one
     reuses it."""
     import hashlib
@@ -98,7 +98,13 @@ def encoder_dir(config):
 
     model = config.model
     shape = {
-        "pretrain": config_to_dict(config.pretrain),
+        # The fine-tuning fields (layer_lr_decay, gradual_unfreezing) do not
+        # change the encoder.
+        "pretrain": {
+            k: v
+            for k, v in config_to_dict(config.pretrain).items()
+            if k not in ("layer_lr_decay", "gradual_unfreezing")
+        },
         "model": [model.cell, model.embedding_dim, model.units, model.word_vectors],
         "seed": config.train.seed,
     }

@@ -288,6 +288,17 @@ def write(
         "",
         f"![training curves]({curves})",
         "",
+        *(
+            [
+                "Each head's training loss is averaged over every row of a batch, the "
+                "rows without that head's target counting 0: with the extra tweets, most "
+                "rows of a batch have no VADER label, so the training `probability_loss` "
+                "sits far below the validation one (the accuracies count known labels only).",
+                "",
+            ]
+            if config.data.extra_tweets == "multitask"
+            else []
+        ),
         *pretraining_lines(plot_pretraining(encoder_dir, report_dir)),
         *attribution_lines(config, beyond),
         "## What the model looks at",

@@ -191,3 +191,18 @@ def test_pretraining_is_cached_and_fine_tuning_unfreezes_from_the_top(home, corp
         np.testing.assert_array_equal(
             rows[vocabulary.index(word)], lm_rows[encoder.vocabulary.index(word)]
         )
+
+
+def test_the_encoder_cache_key_follows_what_shapes_the_encoder():
+    from seqlib.training import from_overrides
+
+    base = from_overrides(PRESETS["cpu-small"], ["pretrain.corpus=tweets"])
+    same = from_overrides(base, ["pretrain.gradual_unfreezing=false", "train.epochs=2"])
+    assert pipeline.encoder_dir(same) == pipeline.encoder_dir(base)
+    for change in (
+        "pretrain.epochs=2",
+        "model.units=32",
+        "train.seed=7",
+        "pretrain.corpus=wikitext",
+    ):
+        assert pipeline.encoder_dir(from_overrides(base, [change])) != pipeline.encoder_dir(base)
