@@ -23,6 +23,14 @@ here:
   change; a corpus that no longer matches it is an error. Delete the file to
   draw a new one.
 
+`normalize(data)` puts every tune in the canonical form of
+`datasets.abc_normalize` (one header shape, no prose, `L:` and `M:` written
+out) and keeps only the tunes whose notes music21 reads the same before and
+after; the others are reported in `notes` and left out of every split (the
+split itself does not move). The result is saved beside the split
+(`normalised-<form>.json`, keyed by the SHA-256 of the tunes), since checking
+every tune takes music21 a few minutes.
+
 Users' own data goes through `load_user_abc(path)`: one `.abc` file, or a
 folder searched recursively for `*.abc`. Files are decoded as UTF-8, or as
 latin-1 when they are not UTF-8. A file that cannot be read, is binary or holds
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import re
@@ -45,8 +54,9 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.abc_normalize import NORMAL_FORM, NotNormalizable, normalize_tune, same_notes
 from datasets.fetch import DataError, data_root
-from datasets.saved_split import SPLITS, SavedSplit
+from datasets.saved_split import SPLITS, SavedSplit, write_atomic
 from datasets.splits import ROOT_HELP, Column, SplitData, run_main
 
 __all__ = [
@@ -58,6 +68,7 @@ __all__ = [
     "data_root",
     "load_corpus",
     "load_user_abc",
+    "normalize",
     "read_abc_file",
     "split_by_tune",
     "split_tunes",
@@ -368,6 +379,109 @@ def load_user_abc(
     used = len(files) - sum(note.startswith("skipped ") for note in notes)
     return _make_data(
         tunes, split, f"{path}: {len(tunes):,} tunes in {used} ABC files", split_path, notes
+    )
+
+
+# ---------------------------------------------------------------------------
+# The canonical form
+
+
+def _normal_form(item: tuple[str, str, bool]) -> tuple[str, str | None, str | None]:
+    """`(id, normalised text or None, why it was left out or None)` for one tune."""
+    tune_id, abc, keep_text = item
+    try:
+        normalized = normalize_tune(abc, keep_text=keep_text)
+    except NotNormalizable as error:
+        return tune_id, None, str(error)
+    problem = same_notes(abc, normalized)
+    return tune_id, (None if problem else normalized), problem
+
+
+def _without_beams() -> None:
+    """Worker set-up: music21 reads scores without drawing beams, which are notation
+    only and take half of its time; pitches and durations are read as always."""
+    from music21 import stream
+
+    stream.Stream.makeBeams = lambda self, *args, **kwargs: self
+
+
+def _normal_forms(tunes: list[Tune], keep_text: bool, workers: int | None) -> dict:
+    import concurrent.futures
+    import multiprocessing
+
+    items = [(tune.id, tune.abc, keep_text) for tune in tunes]
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        results = map(_normal_form, items)
+    else:
+        # A fresh interpreter per worker: the caller may hold TensorFlow's threads.
+        pool = concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_without_beams
+        )
+        with pool:
+            results = list(pool.map(_normal_form, items, chunksize=64))
+    tunes_out, left_out = {}, {}
+    for tune_id, normalized, problem in results:
+        if normalized is None:
+            left_out[tune_id] = problem
+        else:
+            tunes_out[tune_id] = normalized
+    return {"tunes": tunes_out, "left_out": left_out}
+
+
+def normalize(data: MusicData, keep_text: bool = False, workers: int | None = None) -> MusicData:
+    """`data` with every tune in the canonical form (`datasets.abc_normalize`).
+
+    A tune is left out, and counted in `notes` by reason, when it cannot be
+    normalised or music21 does not read the same notes from it before and
+    after (including when music21 cannot read it at all). The result is saved
+    as `normalised-<form>[-text].json` beside the split file and reused while
+    the tunes are the same.
+
+    Args:
+        data: a `MusicData` from `load_corpus` or `load_user_abc`.
+        keep_text: keep the fields that carry no music (notes, history, lyrics, ...).
+        workers: processes that run music21; `None` uses every CPU core.
+
+    Returns:
+        A `MusicData` with the same split, less the tunes left out.
+    """
+    tunes = [tune for split in SPLITS for tune in getattr(data, split)]
+    digest = hashlib.sha256()
+    for tune in tunes:
+        digest.update(f"{tune.id}\x00{tune.abc}\x00".encode())
+    key = {"form": NORMAL_FORM, "keep_text": keep_text, "sha256": digest.hexdigest()}
+    path = data.split_path.parent / f"normalised-{NORMAL_FORM}{'-text' if keep_text else ''}.json"
+    saved = None
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = None
+    if not saved or any(saved.get(k) != v for k, v in key.items()):
+        logger.info("normalising %d tunes and checking each with music21 ...", len(tunes))
+        saved = {**key, **_normal_forms(tunes, keep_text, workers)}
+        write_atomic(path, json.dumps(saved, ensure_ascii=False, indent=0) + "\n")
+    kept, left_out = saved["tunes"], saved["left_out"]
+    reasons: dict[str, int] = {}
+    for problem in left_out.values():
+        reason = "a header line is not a field" if problem.startswith("header line") else problem
+        reason = "notes differ after normalisation" if "differs" in reason else reason
+        reasons[reason] = reasons.get(reason, 0) + 1
+    before = sum(len(tune.abc) for tune in tunes)
+    after = sum(len(text) for text in kept.values())
+    notes = [
+        f"normal form {NORMAL_FORM} ({'prose kept' if keep_text else 'prose dropped'}): "
+        f"{before:,} -> {after:,} characters; saved in {path.name}",
+        *(f"left out {n} tunes: {reason}" for reason, n in sorted(reasons.items())),
+    ]
+    return dataclasses.replace(
+        data,
+        **{
+            split: [Tune(t.id, kept[t.id]) for t in getattr(data, split) if t.id in kept]
+            for split in SPLITS
+        },
+        notes=(*data.notes, *notes),
     )
 
 

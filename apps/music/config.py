@@ -26,16 +26,33 @@ class DataConfig:
     steps_per_epoch: Windows (optimizer steps) per epoch; 0 reads the whole
         training text once per epoch. Each epoch deals the tunes into the
         streams in a fresh order, so a shorter epoch reads different tunes.
+    normalize: Train and evaluate on the canonical ABC text of each tune
+        (`datasets.abc_normalize`: one header shape with `M:` and `L:` always
+        written, no prose); tunes whose notes music21 does not read the same
+        after it are left out. False reads the tunes as they are written.
+    keep_text: With `normalize`, keep the fields that carry no music (notes,
+        history, source, lyrics, ...).
+    transpose: Intervals (music21 names, e.g. `-M2,M2`) by which every
+        training tune is also transposed and added to the training text
+        (`datasets.abc_transpose`; each copy is checked with music21).
     """
 
     window: int = 50
     steps_per_epoch: int = 0
+    normalize: bool = True
+    keep_text: bool = False
+    transpose: tuple[str, ...] = ()
 
     def __post_init__(self):
         check(
             self.window >= 2 and self.steps_per_epoch >= 0,
             "Expected window >= 2 and steps_per_epoch >= 0. Received: "
             f"window={self.window}, steps_per_epoch={self.steps_per_epoch}",
+        )
+        check(
+            self.normalize or not (self.keep_text or self.transpose),
+            "Expected normalize=true with keep_text or transpose. Received: normalize=false, "
+            f"keep_text={self.keep_text}, transpose={self.transpose}",
         )
 
 

@@ -12,15 +12,18 @@ import numpy as np
 import tensorflow as tf
 
 from apps.music.model import END
-from datasets.music_data import load_corpus, load_user_abc
+from datasets.music_data import load_corpus, load_user_abc, normalize
 from seqlib.training import shuffle_for_epoch
 
 
 def load_data(config, data=None):
     """The fixed split: music21's corpus by default, or a user's .abc file or
-    folder `data` (the tunes do not depend on `config`)."""
-    del config
-    return load_user_abc(data) if data else load_corpus()
+    folder `data`; in the canonical form when `data.normalize` (the split is
+    the same either way)."""
+    corpus = load_user_abc(data) if data else load_corpus()
+    if config.data.normalize:
+        corpus = normalize(corpus, keep_text=config.data.keep_text)
+    return corpus
 
 
 def texts(tunes):
