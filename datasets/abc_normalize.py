@@ -56,6 +56,7 @@ __all__ = [
     "NORMAL_FORM",
     "TEXT_FIELDS",
     "NotNormalizable",
+    "canonical_prefix",
     "default_unit_length",
     "normalize_tune",
     "note_sequence",
@@ -229,3 +230,21 @@ def same_notes(original: str, normalized: str) -> str | None:
         if a != b:
             return f"note {i + 1} differs after normalisation: {a} -> {b}"
     return f"{len(before)} notes before normalisation, {len(after)} after"
+
+
+def canonical_prefix(prefix: str, keep_text: bool = False) -> str:
+    """A prefix for a model trained on canonical tunes: when `prefix` holds a whole
+    header (its `K:` line), the header in the canonical form followed by the
+    rest of the prefix; otherwise `prefix` unchanged.
+
+    Example: `canonical_prefix("X:1\\nM:6/8\\nK:D\\n") == "X:1\\nT:\\nM:6/8\\nL:1/8\\nK:D\\n"`.
+    """
+    lines = prefix.split("\n")
+    ends = [i for i, line in enumerate(lines) if line.startswith("K:")]
+    if not prefix.startswith("X:") or not ends or ends[0] == len(lines) - 1:
+        return prefix  # no K: line, or one that is still being typed
+    head, rest = "\n".join(lines[: ends[0] + 1]) + "\n", "\n".join(lines[ends[0] + 1 :])
+    try:
+        return normalize_tune(head, keep_text=keep_text) + rest
+    except NotNormalizable:
+        return prefix
