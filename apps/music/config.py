@@ -89,14 +89,17 @@ class SampleConfig:
         prefix: The text every tune starts from (after an end-of-tune mark):
             with `X:1\\n` the model writes the whole header.
         conditioned_prefix: `evaluate` also samples as many tunes from this
-            prefix, which fixes the meter and key; `""` skips it.
+            prefix, which fixes the meter and key; `""` skips it. A prefix
+            that holds a whole header (a `K:` line) is put in the canonical
+            form first when the model was trained on it (`data.normalize`).
         max_length: Most characters sampled after the prefix; a tune that has
             not ended by then is kept and labelled unfinished.
         temperature: Logits are divided by it; 0 is greedy.
         top_k: Sample among the `top_k` most likely characters; 0 = all.
         top_p: Sample within the nucleus of this mass; 1 = all.
-        evaluation_tunes: Tunes `evaluate` generates and checks with music21.
-        seed: Seed of `evaluate`'s sampling.
+        evaluation_tunes: Tunes `evaluate` generates and checks with music21,
+            per prefix and seed.
+        seeds: Seeds of `evaluate`'s sampling: every prefix is sampled with each.
     """
 
     prefix: str = "X:1\n"
@@ -106,14 +109,15 @@ class SampleConfig:
     top_k: int = 0
     top_p: float = 1.0
     evaluation_tunes: int = 100
-    seed: int = 1
+    seeds: tuple[int, ...] = (1, 2, 3)
 
     def __post_init__(self):
         check(bool(self.prefix), "Expected a non-empty prefix, e.g. 'X:1\\n'. Received: prefix=''")
         check(
-            self.max_length >= 1 and self.evaluation_tunes >= 1,
-            "Expected max_length >= 1 and evaluation_tunes >= 1. Received: "
-            f"max_length={self.max_length}, evaluation_tunes={self.evaluation_tunes}",
+            self.max_length >= 1 and self.evaluation_tunes >= 1 and len(self.seeds) >= 1,
+            "Expected max_length >= 1, evaluation_tunes >= 1 and at least one seed. Received: "
+            f"max_length={self.max_length}, evaluation_tunes={self.evaluation_tunes}, "
+            f"seeds={self.seeds}",
         )
         check(
             self.temperature >= 0 and self.top_k >= 0 and 0.0 < self.top_p <= 1.0,

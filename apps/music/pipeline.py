@@ -7,22 +7,26 @@ model that was trained. `generate`, the verb that samples tunes, is
 `apps.music.serving.generate`: in process and from an export alike.
 """
 
+import dataclasses
 import pathlib
+import tempfile
 import time
 
 import numpy as np
 
 from apps.common import run as common_run
-from apps.music import report, scores
+from apps.music import musicality, report, scores
 from apps.music.baselines import WittenBellNgram
 from apps.music.config import MusicConfig
 from apps.music.data import (
     load_data,
     texts,
     training_batches,
+    training_tunes,
     tune_sequences,
     validation_batches,
 )
+from apps.music.midi import write_score_midi
 from apps.music.model import (
     END,
     BitsPerCharacter,
@@ -32,6 +36,7 @@ from apps.music.model import (
     build_model,
 )
 from apps.music.serving import MusicServing, generate
+from datasets.abc_normalize import canonical_prefix
 from seqlib.export import export_for_serving
 from seqlib.training import SparseCategoricalCrossentropy, make_strategy
 from seqlib.training import train as run_training
@@ -62,8 +67,10 @@ def prepare(config, data=None, build_tfds=True):
         from datasets.abc_tunes import build_tfds as build
 
         build()
-    characters = len(Vocabulary.from_tunes(texts(corpus.train)).characters)
-    return f"{corpus.describe()}\ncharacters in the training tunes: {characters}"
+    tunes, notes = training_tunes(config, corpus)
+    characters = len(Vocabulary.from_tunes(texts(tunes)).characters)
+    lines = [corpus.describe(), *(f"note: {note}" for note in notes)]
+    return "\n".join([*lines, f"characters in the training tunes: {characters}"])
 
 
 def train(config, run_dir, data=None, resume=False, verbose="auto"):
@@ -82,7 +89,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
     if resuming:
         vocabulary = run.vocabulary()
     else:
-        vocabulary = Vocabulary.from_tunes(texts(corpus.train))
+        vocabulary = Vocabulary.from_tunes(texts(training_tunes(config, corpus)[0]))
         run.save_data(data)
         run.save_vocabulary(vocabulary)
 
@@ -137,39 +144,51 @@ def evaluate(run_dir, report_dir, data=None, say=print, tunes=None):
     num = tunes or sample.evaluation_tunes
     prefixes = [sample.prefix] + ([sample.conditioned_prefix] if sample.conditioned_prefix else [])
     runs = []
-    for prefix in prefixes:
-        say(f"sampling {num} tunes from {prefix!r} and checking them with music21 ...")
-        generated = generate(
-            model,
-            vocabulary,
-            prefix,
-            num=num,
-            length=sample.max_length,
-            temperature=sample.temperature,
-            top_k=sample.top_k,
-            top_p=sample.top_p,
-            seed=sample.seed,
-        )
-        runs.append((prefix, generated, [scores.check_tune(tune.abc) for tune in generated]))
-    # Real tunes under the same checks, spread over the test split (it follows the corpus order).
-    reference = corpus.test[:: max(1, len(corpus.test) // num)][:num]
-    reference_checks = [scores.check_tune(tune.abc) for tune in reference]
+    with tempfile.TemporaryDirectory() as midi_dir:
+        for prefix in prefixes:
+            for seed in sample.seeds:
+                say(f"sampling {num} tunes from {prefix!r} (seed {seed}), checking them ...")
+                generated = generate(
+                    model,
+                    vocabulary,
+                    prefix,
+                    num=num,
+                    length=sample.max_length,
+                    temperature=sample.temperature,
+                    top_k=sample.top_k,
+                    top_p=sample.top_p,
+                    seed=seed,
+                    canonical=config.data.normalize,
+                )
+                start = canonical_prefix(prefix) if config.data.normalize else prefix
+                runs.append(_checked(prefix, start, seed, generated, pathlib.Path(midi_dir)))
+    # Real tunes under the same checks: the whole test split.
+    say(f"checking the {len(corpus.test)} real tunes of the test split ...")
+    reference = [scores.check_tune(tune.abc) for tune in corpus.test]
+    reference_measures = [musicality.measure_tune(check) for check in reference]
     results = {
         "bits_per_character": {
             "model": {s: bpc[("model", s)] for s in ("validation", "test")},
             f"{order}-gram": {s: bpc[("ngram", s)] for s in ("validation", "test")},
             "characters": {s: bpc[("count", s)] for s in ("validation", "test")},
         },
-        "generated": [
-            {
-                "prefix": prefix,
-                **scores.summarize(checks, [t.abc for t in generated]),
-                "finished": sum(t.finished for t in generated) / len(generated),
-                "failures": scores.failure_reasons(checks),
-            }
-            for prefix, generated, checks in runs
-        ],
-        "test_tunes": scores.summarize(reference_checks, texts(reference)),
+        "generated": [run.summary() for run in runs],
+        "test_tunes": scores.summarize(reference, texts(corpus.test)),
+        "musicality": {
+            **{
+                prefix: {
+                    **musicality.summarize_measures(
+                        [m for run in runs if run.prefix == prefix for m in run.measures]
+                    ),
+                    **musicality.compare_sets(
+                        [c for run in runs if run.prefix == prefix for c in run.checks],
+                        reference,
+                    ),
+                }
+                for prefix in prefixes
+            },
+            "real tunes (test split)": musicality.summarize_measures(reference_measures),
+        },
     }
     results["seconds"] = time.time() - started
     report.write(
@@ -178,7 +197,7 @@ def evaluate(run_dir, report_dir, data=None, say=print, tunes=None):
         config=config,
         data=corpus,
         results=results,
-        samples=[(prefix, generated, checks) for prefix, generated, checks in runs],
+        samples=runs,
     )
     return results
 
@@ -198,6 +217,60 @@ def export(run_dir, models_dir):
             "vocabulary.json": run.vocabulary_path.read_text(encoding="utf-8"),
         },
     )
+
+
+@dataclasses.dataclass
+class SampledTunes:
+    """Tunes sampled from one prefix with one seed, and what music21 made of them."""
+
+    prefix: str
+    start: str
+    seed: int
+    generated: list
+    checks: list
+    midi: list
+    measures: list
+
+    def summary(self):
+        """The row of `results["generated"]`: the checks, the MIDI files and the endings."""
+        with_meter_and_key = [
+            midi for check, midi in zip(self.checks, self.midi) if check.has_time_signature_and_key
+        ]
+        return {
+            "prefix": self.prefix,
+            "seed": self.seed,
+            "sampled_from": self.start,
+            **scores.summarize(self.checks, [t.abc for t in self.generated]),
+            "full_midi": (
+                sum(midi.written for midi in with_meter_and_key) / len(with_meter_and_key)
+                if with_meter_and_key
+                else float("nan")
+            ),
+            "finished": sum(t.finished for t in self.generated) / len(self.generated),
+            "failures": scores.failure_reasons(self.checks),
+            "midi_failures": _counts(m.error for m in self.midi if m and not m.written),
+        }
+
+
+def _counts(reasons):
+    counts = {}
+    for reason in reasons:
+        counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
+def _checked(prefix, start, seed, generated, midi_dir):
+    """`SampledTunes`: each tune read by music21, written as MIDI (in `midi_dir`,
+    when it parsed) and measured."""
+    checks = [scores.check_tune(tune.abc) for tune in generated]
+    midi = [
+        write_score_midi(check.score, midi_dir / "tune.mid", time_limit=scores.TIME_LIMIT)
+        if check.parsed
+        else None
+        for check in checks
+    ]
+    measures = [musicality.measure_tune(check) for check in checks]
+    return SampledTunes(prefix, start, seed, generated, checks, midi, measures)
 
 
 def find_model(model_path, run_dir, models_dir, server=None):

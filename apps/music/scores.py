@@ -1,4 +1,4 @@
-"""Tunes as music: music21's verdict on an ABC text, its MIDI file and its piano roll.
+"""Tunes as music: music21's verdict on an ABC text and its piano roll (MIDI: `apps.music.midi`).
 
 music21 reads ABC leniently: it skips much that it does not understand, with
 a warning on stderr, and raises only on some errors. A tune counts as parsed
@@ -158,41 +158,6 @@ def _full_bars(score):
         return None
     full = sum(abs(b.duration.quarterLength - b.barDuration.quarterLength) < 1e-6 for b in inner)
     return full / len(inner)
-
-
-def write_midi(check, path):
-    """Writes the score as a MIDI file; returns `(written, note)`.
-
-    Some scores make music21's MIDI writer fail (it adds a time signature to
-    its conductor track twice); those are written from their notes and rests
-    alone, without the meter and tempo, and `note` says so.
-    """
-    if not check.parsed:
-        return False, "not parsed"
-    attempts = (
-        ("", lambda: check.score),
-        ("notes only", lambda: check.score.flatten().notesAndRests.stream()),
-    )
-    problem = None
-    for label, source in attempts:
-        try:
-            with (
-                _time_limit(TIME_LIMIT),
-                contextlib.redirect_stderr(io.StringIO()),
-                warnings.catch_warnings(),
-            ):
-                warnings.simplefilter("ignore")
-                source().write("midi", fp=str(path))
-        except _TimeUp:
-            problem = problem or "too slow"
-            continue
-        except Exception as error:  # music21 raises many types on odd scores
-            problem = problem or type(error).__name__
-            continue
-        if label:
-            return True, f"MIDI of the notes only (music21's MIDI writer: {problem} on the score)"
-        return True, None
-    return False, f"no MIDI (music21's MIDI writer: {problem})"
 
 
 def note_spans(score):

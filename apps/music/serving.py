@@ -8,11 +8,13 @@ the same seed gives the same tunes.
 """
 
 import dataclasses
+import weakref
 
 import numpy as np
 import tensorflow as tf
 
 from apps.music.model import END, UNKNOWN
+from datasets.abc_normalize import canonical_prefix
 from seqlib import decoding
 
 # The longest continuation an export samples; larger `length` requests are cut to it.
@@ -85,7 +87,11 @@ class MusicServing(tf.Module):
     `tf.strings.unicode_split`, the sampling loop is `seqlib.decoding.sample`
     (a `tf.while_loop`), and ids become text through a gather and a join. The
     prefix must use only characters of the training tunes: any other fails the
-    call with "the prefix has characters the model never saw in training".
+    call with "the prefix has characters the model never saw in training". The
+    graph samples from the prefix as it is sent: a model trained on canonical
+    tunes (`data.normalize`) expects a header in that form (`X:1`, `T:`, `M:`,
+    `L:`, `K:`, in this order; `datasets.abc_normalize.canonical_prefix`), which
+    `generate` writes for its callers.
 
     Args:
         model: A `LanguageModel` (not stateful).
@@ -162,14 +168,31 @@ class MusicServing(tf.Module):
         return self._sample(prefix, num, length, temperature, top_k, top_p, seed)
 
 
+# The sampling modules of the models `generate` has seen (a tf.function method
+# holds its module weakly, so the module must live as long as its model).
+_modules = weakref.WeakKeyDictionary()
+
+
 def generate(
-    model, vocabulary, prefix, num=1, length=1000, temperature=0.8, top_k=0, top_p=1.0, seed=1
+    model,
+    vocabulary,
+    prefix,
+    num=1,
+    length=1000,
+    temperature=0.8,
+    top_k=0,
+    top_p=1.0,
+    seed=1,
+    canonical=True,
 ):
     """Samples `num` tunes after `prefix` in one batch; returns `GeneratedTune`s.
 
     `model` is a trained `LanguageModel` (with its `vocabulary`) or a loaded
     export (`vocabulary=None`), which runs its `sample` signature: the same
-    graph, so the same seed gives the same tunes.
+    graph, so the same seed gives the same tunes. With `canonical`, a prefix
+    that holds a whole header is first put in the canonical form the model
+    was trained on (`datasets.abc_normalize.canonical_prefix`): the tunes
+    start with that form.
     """
     if not prefix:
         raise ValueError("Expected a non-empty prefix, e.g. 'X:1\\n'. Received: prefix=''")
@@ -177,10 +200,17 @@ def generate(
         raise ValueError(f"Expected num >= 1 and length >= 1. Received: num={num}, length={length}")
     if vocabulary is not None:
         vocabulary.encode(prefix, strict=True)  # a clear error for unknown characters
-        # The module must outlive the call: a tf.function method holds its object weakly.
-        module = MusicServing(model, vocabulary, max_length=length)
+        written = canonical_prefix(prefix) if canonical else prefix
+        if UNKNOWN not in vocabulary.encode(written):  # e.g. `M:none` needs an `o`
+            prefix = written
+        # One module per model and vocabulary, traced once: `length` is a tensor input.
+        key = (tuple(vocabulary.characters), max(length, SERVING_MAX_LENGTH))
+        module = _modules.setdefault(model, {}).get(key)
+        if module is None:
+            module = _modules[model][key] = MusicServing(model, vocabulary, max_length=key[1])
         sampler = module.sample
     else:
+        prefix = canonical_prefix(prefix) if canonical else prefix
         sampler = model.signatures["sample"]
     try:
         out = sampler(

@@ -188,6 +188,7 @@ def test_unescape_prefix():
 
 def test_every_verb_on_a_small_folder(home, data, monkeypatch, model_server):
     from apps.music import pipeline, scores
+    from datasets.abc_normalize import canonical_prefix
     from seqlib.export.testing import run_isolated
 
     # An untrained model writes nonsense that music21 can take long to give up on.
@@ -210,8 +211,12 @@ def test_every_verb_on_a_small_folder(home, data, monkeypatch, model_server):
     result = _invoke("evaluate", "--tunes", "4")  # the run remembers its data
     assert result.exit_code == 0, result.output
     assert "| model |" in result.output and "| 7-gram |" in result.output
-    assert "| generated from `X:1\\n` | 4 |" in result.output
-    assert "| generated from `X:1\\nM:6/8\\nK:D\\n` | 4 |" in result.output
+    for seed in (1, 2, 3):
+        assert f"| from `X:1\\n` | {seed} | 4 |" in result.output
+        assert f"| from `X:1\\nM:6/8\\nK:D\\n` | {seed} | 4 |" in result.output
+    assert "| from `X:1\\n` | mean (range) | 12 |" in result.output
+    assert "model / n-gram (test):" in result.output
+    assert "| real tunes (test split) |" in result.output  # the musical measures
     report = home / "reports" / "music"
     for name in (
         "report.md",
@@ -224,6 +229,13 @@ def test_every_verb_on_a_small_folder(home, data, monkeypatch, model_server):
         assert (report / name).is_file(), name
     text = (report / "report.md").read_text()
     assert "bits per character" in text.lower() and "(training_curves.png)" in text
+    assert "sampled from its canonical form, `X:1\\nT:\\nM:6/8\\nL:1/8\\nK:D\\n`" in text
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert [(g["prefix"], g["seed"]) for g in metrics["generated"]] == [
+        (prefix, seed) for prefix in ("X:1\n", "X:1\nM:6/8\nK:D\n") for seed in (1, 2, 3)
+    ]
+    assert set(metrics["musicality"]) == {"X:1\n", "X:1\nM:6/8\nK:D\n", "real tunes (test split)"}
+    assert (report / "generated-2.abc").read_text().startswith("% seed 1, tune 1\nX:1\nT:\nM:6/8")
 
     out = home / "samples"
     result = _invoke(
@@ -249,7 +261,7 @@ def test_every_verb_on_a_small_folder(home, data, monkeypatch, model_server):
     assert all(("parsed" in line) or ("INVALID" in line) for line in lines[:3])
     for i in (1, 2, 3):
         abc = (out / f"tune-0{i}.abc").read_text(encoding="utf-8")
-        assert abc.startswith("X:1\nM:6/8\nK:D\n")
+        assert abc.startswith("X:1\nT:\nM:6/8\nL:1/8\nK:D\n")  # the canonical header
         assert (out / f"tune-0{i}.png").is_file()
     table = (out / "tunes.md").read_text()
     for i, line in enumerate(lines[:3], start=1):
@@ -272,7 +284,8 @@ def test_every_verb_on_a_small_folder(home, data, monkeypatch, model_server):
     served = run_isolated(
         export_dir,
         {
-            "prefix": np.array(prefix.encode(), dtype=object),
+            # The graph samples from the prefix as given: a client sends the canonical header.
+            "prefix": np.array(canonical_prefix(prefix).encode(), dtype=object),
             "length": np.int32(150),
             "temperature": np.float32(0.8),
             "seed": np.int64(5),
