@@ -69,6 +69,7 @@ __all__ = [
     "load_corpus",
     "load_user_abc",
     "normalize",
+    "transposed_tunes",
     "read_abc_file",
     "split_by_tune",
     "split_tunes",
@@ -405,21 +406,26 @@ def _without_beams() -> None:
     stream.Stream.makeBeams = lambda self, *args, **kwargs: self
 
 
-def _normal_forms(tunes: list[Tune], keep_text: bool, workers: int | None) -> dict:
+def _map_with_music21(function, items: list, workers: int | None) -> list:
+    """`[function(item) for item in items]`, in `workers` processes (every core when
+    None) that read ABC with music21 without drawing beams."""
     import concurrent.futures
     import multiprocessing
 
-    items = [(tune.id, tune.abc, keep_text) for tune in tunes]
     workers = workers or os.cpu_count() or 1
     if workers == 1:
-        results = map(_normal_form, items)
-    else:
-        # A fresh interpreter per worker: the caller may hold TensorFlow's threads.
-        pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_without_beams
-        )
-        with pool:
-            results = list(pool.map(_normal_form, items, chunksize=64))
+        return [function(item) for item in items]
+    # A fresh interpreter per worker: the caller may hold TensorFlow's threads.
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_without_beams
+    )
+    with pool:
+        return list(pool.map(function, items, chunksize=64))
+
+
+def _normal_forms(tunes: list[Tune], keep_text: bool, workers: int | None) -> dict:
+    items = [(tune.id, tune.abc, keep_text) for tune in tunes]
+    results = _map_with_music21(_normal_form, items, workers)
     tunes_out, left_out = {}, {}
     for tune_id, normalized, problem in results:
         if normalized is None:
@@ -483,6 +489,106 @@ def normalize(data: MusicData, keep_text: bool = False, workers: int | None = No
         },
         notes=(*data.notes, *notes),
     )
+
+
+# ---------------------------------------------------------------------------
+# Transposed copies
+
+
+def _transposed(item: tuple[str, str, tuple[str, ...]]) -> tuple[str, list]:
+    """`(id, [(interval, transposed text or None, why not or None)])` for one tune."""
+    from datasets.abc_transpose import NotTransposable, check_transposition, transpose_abc
+
+    tune_id, abc, intervals = item
+    out = []
+    for interval in intervals:
+        try:
+            transposed = transpose_abc(abc, interval)
+        except NotTransposable as error:
+            out.append((interval, None, f"not transposable: {error}"))
+            continue
+        problem = check_transposition(abc, transposed, interval)
+        out.append((interval, None if problem else transposed, problem))
+    return tune_id, out
+
+
+def transposed_tunes(
+    data: MusicData, intervals: Sequence[str], workers: int | None = None
+) -> tuple[list[Tune], tuple[str, ...]]:
+    """The training tunes of `data` transposed by each interval, for augmentation.
+
+    Each copy is made by `datasets.abc_transpose.transpose_abc` and kept only
+    when music21 hears every note of it moved by the interval
+    (`check_transposition`). Copies are named `<id>@<interval>`. The result is
+    saved beside the split (`transposed-<SHA-256 prefix>.json`, keyed by the
+    training tunes and the intervals) and reused.
+
+    Args:
+        data: the `MusicData` (normalised or not) whose `train` is transposed.
+        intervals: music21 interval names, e.g. `("-M2", "M2")`.
+        workers: processes that run music21; `None` uses every CPU core.
+
+    Returns:
+        `(tunes, notes)`: the checked copies, and one line per interval on how
+        many were made and why the others were not.
+    """
+    from datasets.abc_transpose import transpose_abc
+
+    intervals = tuple(intervals)
+    for interval in intervals:
+        try:
+            transpose_abc("X:1\nK:C\nC|\n", interval)
+        except Exception as error:  # music21 names bad intervals in several ways
+            raise DataError(f"{interval!r} is not an interval music21 knows ({error})") from None
+    # The key: the intervals, the transposer's code and the training tunes.
+    digest = hashlib.sha256(repr(intervals).encode())
+    digest.update(Path(transpose_abc.__code__.co_filename).read_bytes())
+    for tune in data.train:
+        digest.update(f"{tune.id}\x00{tune.abc}\x00".encode())
+    key = digest.hexdigest()
+    path = data.split_path.parent / f"transposed-{key[:16]}.json"
+    saved = None
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = None
+    if not saved or saved.get("sha256") != key:
+        logger.info(
+            "transposing %d tunes by %s and checking each with music21 ...",
+            len(data.train),
+            ", ".join(intervals),
+        )
+        items = [(tune.id, tune.abc, intervals) for tune in data.train]
+        saved = {
+            "sha256": key,
+            "intervals": list(intervals),
+            "tunes": dict(_map_with_music21(_transposed, items, workers)),
+        }
+        write_atomic(path, json.dumps(saved, ensure_ascii=False, indent=0) + "\n")
+    tunes, notes = [], []
+    for interval in intervals:
+        made, refused = 0, {}
+        for tune in data.train:
+            for name, text, problem in saved["tunes"][tune.id]:
+                if name != interval:
+                    continue
+                if text is None:
+                    reason = (
+                        "refused by the transposer"
+                        if problem.startswith("not transposable")
+                        else "rejected by the music21 check"
+                    )
+                    refused[reason] = refused.get(reason, 0) + 1
+                else:
+                    tunes.append(Tune(f"{tune.id}@{interval}", text))
+                    made += 1
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(refused.items()))
+        notes.append(
+            f"transposed by {interval}: {made:,} of {len(data.train):,} training tunes"
+            + (f" ({why})" if why else "")
+        )
+    return tunes, tuple(notes)
 
 
 def _arguments(parser) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from apps.music.model import END
-from datasets.music_data import load_corpus, load_user_abc, normalize
+from datasets.music_data import load_corpus, load_user_abc, normalize, transposed_tunes
 from seqlib.training import shuffle_for_epoch
 
 
@@ -24,6 +24,16 @@ def load_data(config, data=None):
     if config.data.normalize:
         corpus = normalize(corpus, keep_text=config.data.keep_text)
     return corpus
+
+
+def training_tunes(config, corpus):
+    """`(tunes, notes)`: the training tunes, and their copies transposed by each of
+    `data.transpose` (`datasets.music_data.transposed_tunes`), with what the
+    transposition made and refused."""
+    if not config.data.transpose:
+        return list(corpus.train), ()
+    copies, notes = transposed_tunes(corpus, config.data.transpose)
+    return [*corpus.train, *copies], notes
 
 
 def texts(tunes):
@@ -95,8 +105,9 @@ def training_windows(flat_ids, tune_lengths, streams, window, seed):
 
 def training_batches(config, vocabulary, data):
     """`(train_data(epoch), steps per epoch)` for the runner: `training_windows`
-    over the training tunes, `data.steps_per_epoch` windows an epoch (0: all)."""
-    flat, lengths = vocabulary.encode_tunes(texts(data.train))
+    over the training tunes (and their transposed copies), `data.steps_per_epoch`
+    windows an epoch (0: all)."""
+    flat, lengths = vocabulary.encode_tunes(texts(training_tunes(config, data)[0]))
     train_data, windows = training_windows(
         flat, lengths, config.train.batch_size, config.data.window, config.train.seed
     )
