@@ -423,6 +423,21 @@ def _map_with_music21(function, items: list, workers: int | None) -> list:
         return list(pool.map(function, items, chunksize=64))
 
 
+def _saved_or_made(path: Path, key: dict, make) -> dict:
+    """The JSON saved at `path` when its `key` fields match, else `{**key, **make()}`,
+    saved there first (atomically)."""
+    saved = None
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = None
+    if not saved or any(saved.get(k) != v for k, v in key.items()):
+        saved = {**key, **make()}
+        write_atomic(path, json.dumps(saved, ensure_ascii=False, indent=0) + "\n")
+    return saved
+
+
 def _normal_forms(tunes: list[Tune], keep_text: bool, workers: int | None) -> dict:
     items = [(tune.id, tune.abc, keep_text) for tune in tunes]
     results = _map_with_music21(_normal_form, items, workers)
@@ -458,16 +473,12 @@ def normalize(data: MusicData, keep_text: bool = False, workers: int | None = No
         digest.update(f"{tune.id}\x00{tune.abc}\x00".encode())
     key = {"form": NORMAL_FORM, "keep_text": keep_text, "sha256": digest.hexdigest()}
     path = data.split_path.parent / f"normalised-{NORMAL_FORM}{'-text' if keep_text else ''}.json"
-    saved = None
-    if path.is_file():
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            saved = None
-    if not saved or any(saved.get(k) != v for k, v in key.items()):
+
+    def make():
         logger.info("normalising %d tunes and checking each with music21 ...", len(tunes))
-        saved = {**key, **_normal_forms(tunes, keep_text, workers)}
-        write_atomic(path, json.dumps(saved, ensure_ascii=False, indent=0) + "\n")
+        return _normal_forms(tunes, keep_text, workers)
+
+    saved = _saved_or_made(path, key, make)
     kept, left_out = saved["tunes"], saved["left_out"]
     reasons: dict[str, int] = {}
     for problem in left_out.values():
@@ -547,25 +558,20 @@ def transposed_tunes(
         digest.update(f"{tune.id}\x00{tune.abc}\x00".encode())
     key = digest.hexdigest()
     path = data.split_path.parent / f"transposed-{key[:16]}.json"
-    saved = None
-    if path.is_file():
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            saved = None
-    if not saved or saved.get("sha256") != key:
+
+    def make():
         logger.info(
             "transposing %d tunes by %s and checking each with music21 ...",
             len(data.train),
             ", ".join(intervals),
         )
         items = [(tune.id, tune.abc, intervals) for tune in data.train]
-        saved = {
-            "sha256": key,
+        return {
             "intervals": list(intervals),
             "tunes": dict(_map_with_music21(_transposed, items, workers)),
         }
-        write_atomic(path, json.dumps(saved, ensure_ascii=False, indent=0) + "\n")
+
+    saved = _saved_or_made(path, {"sha256": key}, make)
     tunes, notes = [], []
     for interval in intervals:
         made, refused = 0, {}

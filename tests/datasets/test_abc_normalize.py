@@ -197,3 +197,28 @@ def test_every_corpus_tune_is_normalised_with_its_notes_kept():
     )
     reasons = collections.Counter(v.split(" line")[0] for v in result["left_out"].values())
     assert set(reasons) <= {"header"} and reasons["header"] < 20, reasons
+
+
+def test_transposed_copies_are_checked_named_and_saved(tunes_folder, monkeypatch):
+    from datasets.fetch import DataError
+    from datasets.music_data import transposed_tunes
+
+    data = normalize(load_user_abc(tunes_folder), workers=1)
+    copies, notes = transposed_tunes(data, ("M2", "-m3"), workers=1)
+    train = {t.id: t.abc for t in data.train}
+    assert [c.id for c in copies] == [f"{i}@M2" for i in train] + [f"{i}@-m3" for i in train]
+    first = copies[0]
+    assert first.abc.replace("K:A", "K:G") != train[first.id.split("@")[0]]  # notes moved
+    assert "K:A\n" in first.abc and "K:E\n" in copies[len(train)].abc  # G up M2, down m3
+    assert notes == (
+        f"transposed by M2: {len(train)} of {len(train)} training tunes",
+        f"transposed by -m3: {len(train)} of {len(train)} training tunes",
+    )
+
+    def must_not_run(*args):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(music_data, "_map_with_music21", must_not_run)
+    assert transposed_tunes(data, ("M2", "-m3"), workers=1)[0] == copies
+    with pytest.raises(DataError, match="'M9x' is not an interval music21 knows"):
+        transposed_tunes(data, ("M9x",), workers=1)
