@@ -210,7 +210,7 @@ def evaluate(run_dir, report_dir, data=None, say=print, limit=0):
         config.decode,
         lambda method: say(f"{name}: {method} search on {len(images):,} test images ..."),
     )
-    for method, (label, texts, speed) in searches.items():
+    for method, (label, texts, speed, _) in searches.items():
         captions[method] = texts
         results["systems"].append(
             {

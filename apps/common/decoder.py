@@ -98,6 +98,15 @@ class DecoderModule(tf.Module):
         nothing (a boolean `(batch,)`, or None)."""
         raise NotImplementedError
 
+    def generate_options(self):
+        """Extra keyword arguments of `model.generate` (none here)."""
+        return {}
+
+    def output_tokens(self, inputs, model_input, ids):
+        """The word of each of `ids` `(batch, T)`: the vocabulary's, here."""
+        del inputs, model_input
+        return tf.gather(self.words, ids)
+
     def _decode(self, inputs, method, beam_width=1):
         model_input, max_length, empty = self.model_inputs(inputs)
         result = self.model.generate(
@@ -106,11 +115,12 @@ class DecoderModule(tf.Module):
             max_length=max_length,
             beam_width=beam_width,
             length_penalty=self.length_penalty,
+            **self.generate_options(),
         )
         ids, scores = result.ids, result.scores
         if method == "beam":
             ids, scores = ids[:, 0], scores[:, 0]  # the best hypothesis
-        text = detokenize(tf.gather(self.words, ids))
+        text = detokenize(self.output_tokens(inputs, model_input, ids))
         if empty is not None:
             text = tf.where(empty, tf.constant(""), text)
         return {self.output_name: text, "ids": ids, "score": scores}
@@ -157,17 +167,17 @@ def decode_batches(decoder, inputs, input_name, output_name, greedy=False, batch
 
 def greedy_and_beam(decode, decoder, inputs, decode_config, announce=lambda method: None):
     """Decodes `inputs` by greedy, then beam search, timing each:
-    `{method: (label, words, inputs per second)}`, `label` "greedy" or
+    `{method: (label, words, inputs per second, ids)}`, `label` "greedy" or
     "beam <width>". `decode(decoder, inputs, greedy, batch_size)` is the app's
     batched decoding; `announce(method)` runs before each search."""
     out = {}
     for method in ("greedy", "beam"):
         announce(method)
         started = time.time()
-        words, _, _ = decode(decoder, inputs, method == "greedy", decode_config.batch_size)
+        words, ids, _ = decode(decoder, inputs, method == "greedy", decode_config.batch_size)
         seconds = time.time() - started
         label = f"beam {decode_config.beam_width}" if method == "beam" else "greedy"
-        out[method] = (label, words, len(inputs) / seconds)
+        out[method] = (label, words, len(inputs) / seconds, ids)
     return out
 
 

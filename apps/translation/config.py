@@ -29,6 +29,11 @@ class DataConfig:
     source_vocabulary: Most source tokens (the most frequent in training);
         others read as `[UNK]`.
     target_vocabulary: Most target tokens, as for the source.
+    numbers_as_unknown: Tokens with a digit stay out of both vocabularies,
+        so every number reads and is written as `[UNK]`: the model learns to
+        put an `[UNK]` where the source has a number, and
+        `decode.copy_unknown` copies the number there (numbers as
+        placeholders, as in Luong et al. 2015's copy model).
     """
 
     direction: str = "es-en"
@@ -36,6 +41,7 @@ class DataConfig:
     train_pairs: int = 0
     source_vocabulary: int = 12000
     target_vocabulary: int = 8000
+    numbers_as_unknown: bool = True
 
     def __post_init__(self):
         check(
@@ -115,6 +121,14 @@ class DecodeConfig:
         max_length_ratio, max_length_extra: A translation has at most
             `ratio * source tokens + extra` tokens (end included).
         batch_size: Sentences decoded together.
+        unknown_penalty: Subtracted from the `[UNK]` logit at every step, so
+            the search prefers a real word where the model hesitates; the
+            search's scores are log-probabilities of that distribution. `inf`
+            forbids `[UNK]` outright.
+        copy_unknown: Every `[UNK]` the search still emits is replaced by the
+            source token the attention weighs most at that step (Luong et al.
+            2015's unknown-word replacement): names and numbers outside the
+            vocabularies pass through. The ids and scores are the search's.
     """
 
     beam_width: int = 5
@@ -122,6 +136,8 @@ class DecodeConfig:
     max_length_ratio: float = 1.5
     max_length_extra: int = 5
     batch_size: int = 64
+    unknown_penalty: float = 0.0
+    copy_unknown: bool = True
 
     def __post_init__(self):
         check(
@@ -132,6 +148,10 @@ class DecodeConfig:
         check(
             self.length_penalty >= 0 and self.max_length_ratio > 0 and self.max_length_extra >= 1,
             "Expected length_penalty >= 0, max_length_ratio > 0 and max_length_extra >= 1.",
+        )
+        check(
+            self.unknown_penalty >= 0,
+            f"Expected unknown_penalty >= 0. Received: unknown_penalty={self.unknown_penalty}",
         )
 
 

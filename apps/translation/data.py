@@ -8,6 +8,7 @@ resumed run reads what an uninterrupted one would have.
 """
 
 import collections
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -23,6 +24,8 @@ from apps.common.text import (
 )
 from datasets.translation_data import load_tatoeba, load_user_pairs
 from seqlib.training import shuffle_for_epoch
+
+_DIGIT = re.compile(r"\d")
 
 # Training pairs held in the shuffle buffer (all of them for Tatoeba: a uniform shuffle).
 SHUFFLE_BUFFER = 200_000
@@ -88,7 +91,13 @@ def training_pairs(config, data):
 
 def build_vocabularies(config, source_tokens, target_tokens):
     """The source and the target `Vocabulary` of the training pairs' tokens:
-    the specials and the most frequent tokens of each side."""
+    the specials and the most frequent tokens of each side (without the
+    tokens that hold a digit, with `data.numbers_as_unknown`)."""
+    if config.data.numbers_as_unknown:
+        source_tokens, target_tokens = (
+            [[t for t in sentence if not _DIGIT.search(t)] for sentence in side]
+            for side in (source_tokens, target_tokens)
+        )
     return (
         Vocabulary.from_sentences(source_tokens, config.data.source_vocabulary, SOURCE_SPECIALS),
         Vocabulary.from_sentences(target_tokens, config.data.target_vocabulary, TARGET_SPECIALS),

@@ -6,6 +6,7 @@ history, plus `source_vocabulary.json`, `target_vocabulary.json` and
 `data.json`), so later verbs rebuild exactly the model that was trained.
 """
 
+import dataclasses
 import pathlib
 import time
 
@@ -24,7 +25,7 @@ from apps.translation.data import (
     validation_batches,
     within,
 )
-from apps.translation.metrics import bleu_scores
+from apps.translation.metrics import bleu_scores, unknown_words
 from apps.translation.model import build_model
 from apps.translation.serving import Translator, translate_sentences
 from seqlib.training import make_strategy
@@ -158,7 +159,8 @@ def evaluate(run_dir, report_dir, data=None, say=print, compare=(), limit=0):
                 f"{name}: {method} search on {len(sources):,} test sentences ..."
             ),
         )
-        for method, (label, texts, speed) in searches.items():
+        copying = other_config.decode.copy_unknown and other_config.model.attention != "none"
+        for method, (label, texts, speed, ids) in searches.items():
             results["systems"].append(
                 {
                     "name": name,
@@ -166,10 +168,28 @@ def evaluate(run_dir, report_dir, data=None, say=print, compare=(), limit=0):
                     "method": label,
                     "sentences_per_second": speed,
                     **bleu_scores(texts, refs),
+                    **unknown_words(sources, texts, ids, copying),
                 }
             )
             if primary:
                 translations[method] = texts
+        if primary and copying:
+            # The same beam search, its [UNK]s left as they are: what copying adds.
+            plain = other.translator(dataclasses.replace(other_config.decode, copy_unknown=False))
+            say(f"{name}: beam search without copying on {len(sources):,} test sentences ...")
+            started_plain = time.time()
+            texts, ids, _ = translate_sentences(plain, sources)
+            results["systems"].append(
+                {
+                    "name": f"{name}, [UNK] not copied",
+                    "run": str(path),
+                    "method": f"beam {other_config.decode.beam_width}",
+                    "sentences_per_second": len(sources) / (time.time() - started_plain),
+                    **bleu_scores(texts, refs),
+                    **unknown_words(sources, texts, ids, False),
+                }
+            )
+            translations["beam, not copied"] = texts
     results["seconds"] = time.time() - started
     report.write(report_dir, run, config, results, sources, refs, translations, run.translator())
     return results

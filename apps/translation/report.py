@@ -12,10 +12,13 @@ import pathlib
 import numpy as np
 
 from apps.common.report import git_commit, markdown_table, plot_training_curves, write_report
+from apps.common.text import tokenize_all
+from apps.translation.metrics import NUMBER
 from apps.translation.serving import attention_of, translate_sentences
 
 SAMPLES = 12
 HEATMAPS = 4
+NAMES_AND_NUMBERS = 12
 
 
 def describe_variant(config):
@@ -42,10 +45,30 @@ def summary(results):
                 system["method"],
                 f"{system['bleu']:.1f}",
                 f"{system['chrf']:.1f}",
+                _percent(system.get("with_unk")),
+                _percent(system.get("copied_tokens"), 1),
+                _percent(system.get("numbers_kept")),
                 f"{speed:.0f}" if speed else "-",
             ]
         )
-    return markdown_table(["system", "search", "BLEU", "chrF", "sentences/s"], rows)
+    header = ["system", "search", "BLEU", "chrF", "with [UNK]", "copied tokens"]
+    return markdown_table([*header, "numbers kept", "sentences/s"], rows)
+
+
+def _percent(value, digits=0):
+    return "-" if value is None or value != value else f"{100 * value:.{digits}f}%"
+
+
+def names_and_numbers(sources, source_vocabulary, limit=NAMES_AND_NUMBERS):
+    """The first test sentences with a number or a word outside the source
+    vocabulary (names, mostly): what copying is for."""
+    chosen = []
+    for sentence, tokens in zip(sources, tokenize_all(sources)):
+        if any(NUMBER.search(t) or t not in source_vocabulary.index for t in tokens):
+            chosen.append(sentence)
+            if len(chosen) == limit:
+                break
+    return chosen
 
 
 def attention_png(weights, source_tokens, target_tokens, path, title=None):
@@ -142,6 +165,33 @@ def write(report_dir, run, config, results, sources, refs, translations, transla
             )
         ]
         lines += [markdown_table(["source", "reference", "greedy", "beam"], rows), ""]
+    if "beam, not copied" in translations:
+        by_source = dict(zip(sources, range(len(sources))))
+        chosen = names_and_numbers(sources, run.vocabularies()[0])
+        rows = [
+            [
+                _escape(s),
+                _escape(refs[by_source[s]][0]),
+                _escape(translations["beam, not copied"][by_source[s]]),
+                _escape(translations["beam"][by_source[s]]),
+            ]
+            for s in chosen
+        ]
+        lines += [
+            "## Names and numbers",
+            "",
+            "The first test sentences with a number or a word the source vocabulary lacks. "
+            "Numbers are outside both vocabularies (`data.numbers_as_unknown`), so the model "
+            "writes `[UNK]` where the source has one; with `decode.copy_unknown` every "
+            "`[UNK]` of the translation becomes the source token the attention weighs most at "
+            "that step (Luong et al. 2015). 'with [UNK]': translations that show it; "
+            "'copied tokens': the share of output tokens copied; 'numbers kept': of the "
+            "test sentences with a number, those whose every digit run is in the "
+            "translation.",
+            "",
+            markdown_table(["source", "reference", "beam, [UNK] not copied", "beam"], rows),
+            "",
+        ]
     if config.model.attention != "none" and sources:
         lines += ["## Where the decoder looks", ""]
         # Sentences long enough for the alignment (and its reordering) to show.

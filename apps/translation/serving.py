@@ -6,6 +6,7 @@ detokenisation in one graph). `translate_sentences` and `attention_of` call
 a `Translator`, a loaded export or a served model alike, in batches.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from apps.common.decoder import DecoderModule, attention_of_one, decode_batches
@@ -29,6 +30,37 @@ class Translator(DecoderModule):
         self.source_table = source_vocabulary.table()
         self.max_length_ratio = float(decode.max_length_ratio)
         self.max_length_extra = int(decode.max_length_extra)
+        self.unknown_penalty = float(decode.unknown_penalty)
+        # Copying needs the attention's alignment.
+        self.copy_unknown = bool(decode.copy_unknown) and model.attention is not None
+
+    def generate_options(self):
+        """The `[UNK]` penalty as a logit bias (`-1e9` for `inf`: never)."""
+        if not self.unknown_penalty:
+            return {}
+        bias = np.zeros(self.model.target_vocab_size, np.float32)
+        bias[UNK] = -min(self.unknown_penalty, 1e9)
+        return {"logit_bias": tf.constant(bias)}
+
+    def output_tokens(self, inputs, model_input, ids):
+        """The vocabulary's words, each `[UNK]` replaced by the source token the
+        attention weighs most while the decoder emits it (when `copy_unknown`)."""
+        words = tf.gather(self.words, ids)  # (batch, T)
+        if not self.copy_unknown:
+            return words
+        unknown = tf.equal(ids, UNK)
+
+        def copied():
+            _, weights = self.model(
+                (model_input, self.decoder_inputs(ids)), training=False, return_attention=True
+            )  # (batch, T, S)
+            aligned = tf.argmax(weights, axis=-1, output_type=tf.int32)  # (batch, T)
+            tokens = tokenize(inputs).to_tensor(default_value="")  # (batch, <= S)
+            width = tf.shape(model_input)[1] - tf.shape(tokens)[1]
+            tokens = tf.pad(tokens, [[0, 0], [0, width]], constant_values="")  # (batch, S)
+            return tf.where(unknown, tf.gather(tokens, aligned, batch_dims=1), words)
+
+        return tf.cond(tf.reduce_any(unknown), copied, lambda: words)
 
     def source_ids(self, texts):
         """`(ids (batch, S) int32, lengths (batch,))` of a string tensor `(batch,)`."""

@@ -144,9 +144,7 @@ class LanguageModel(keras.Model):
 
         return ops.fori_loop(0, ops.shape(prefix)[1], body, state)
 
-    def generate(
-        self, prefix, length, temperature=1.0, top_k=0, top_p=1.0, seed=None, end_id=None
-    ):
+    def generate(self, prefix, length, temperature=1.0, top_k=0, top_p=1.0, seed=None, end_id=None):
         """Samples up to `length` tokens after `prefix` `(batch, P)`, `P >= 1`.
 
         The prefix but its last token primes the state; sampling starts from

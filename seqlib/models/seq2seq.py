@@ -356,6 +356,7 @@ class Seq2Seq(keras.Model):
         top_k=0,
         top_p=1.0,
         seed=None,
+        logit_bias=None,
     ):
         """Decodes `source` `(batch, S)` with `seqlib.decoding`.
 
@@ -365,6 +366,11 @@ class Seq2Seq(keras.Model):
                 end token included.
             beam_width, length_penalty: Beam search settings (GNMT alpha).
             temperature, top_k, top_p, seed: Sampling settings.
+            logit_bias: None, or a `(target_vocab_size,)` float vector added to
+                the logits of every step before the search normalises them:
+                the search then runs on that distribution (e.g. a negative
+                bias on `[UNK]` makes it rarer, `-1e9` forbids it), and its
+                scores are that distribution's log-probabilities.
 
         Returns:
             A `seqlib.decoding.DecodeResult`; ids `(batch, max_length)`, or
@@ -375,8 +381,16 @@ class Seq2Seq(keras.Model):
         check_choice("method", method, ("greedy", "beam", "sample"))
         state = self.initial_decoder_state(source)
         start_ids = ops.full((ops.shape(state["memory"])[0],), self.start_id, dtype="int32")
+        step_fn = self.decoder_step
+        if logit_bias is not None:
+            bias = ops.convert_to_tensor(logit_bias, dtype="float32")  # (V,)
+
+            def step_fn(ids, state, time=None):
+                logits, state = self.decoder_step(ids, state, time)
+                return logits + ops.cast(bias, logits.dtype), state
+
         common = dict(
-            step_fn=self.decoder_step,
+            step_fn=step_fn,
             initial_state=state,
             start_ids=start_ids,
             end_id=self.end_id,

@@ -103,7 +103,9 @@ class ShowAttendTell(keras.Model):
         super().__init__(**kwargs)
         check_choice("cell", cell, tuple(CELLS))
         if not 0.0 <= word_dropout < 1.0:
-            raise ValueError(f"Expected word_dropout in [0, 1). Received: word_dropout={word_dropout}")
+            raise ValueError(
+                f"Expected word_dropout in [0, 1). Received: word_dropout={word_dropout}"
+            )
         if word_dropout and unk_id is None:
             raise ValueError("Expected an unk_id when word_dropout > 0. Received: unk_id=None")
         self.vocab_size = vocab_size

@@ -163,6 +163,84 @@ def test_every_verb_on_a_small_file(home, model_server):
     assert result.stdout.splitlines() == greedy[:2]
 
 
+def test_numbers_stay_out_of_both_vocabularies():
+    from apps.translation.config import TranslationConfig
+    from apps.translation.data import build_vocabularies
+
+    sources = [["tengo", "19", "años", "."], ["a", "las", "5:00", "."]]
+    targets = [["i'm", "19", "."], ["at", "5:00", "."]]
+    source, target = build_vocabularies(TranslationConfig(), sources, targets)
+    assert "19" not in source.index and "5:00" not in target.index and "tengo" in source.index
+    assert source.encode(["19"]) == [1] and target.encode(["19"]) == [1]  # [UNK]
+    keep = TranslationConfig.__dataclass_fields__["data"].default
+    import dataclasses
+
+    config = dataclasses.replace(
+        TranslationConfig(), data=dataclasses.replace(keep, numbers_as_unknown=False)
+    )
+    assert "19" in build_vocabularies(config, sources, targets)[1].index
+
+
+def test_unknown_words_counts_unk_copies_and_kept_numbers():
+    from apps.translation.metrics import unknown_words
+
+    sources = ["Tengo 19 años.", "Hola Tom.", "A las 5:00 y 7."]
+    texts = ["I'm 19.", "Hello [UNK].", "At 5: 00 and seven."]
+    ids = [np.array([5, 1, 6, 3, 0]), np.array([7, 1, 6, 3]), np.array([8, 1, 9, 1, 10, 11, 3])]
+    out = unknown_words(sources, texts, ids, copying=True)
+    assert out["with_unk"] == pytest.approx(1 / 3)
+    assert out["copied_tokens"] == pytest.approx(4 / 15)  # tokens up to each end mark
+    assert out["numbers_kept"] == pytest.approx(1 / 2) and out["with_numbers"] == 2
+    assert unknown_words(sources, texts, ids, copying=False)["copied_tokens"] == 0
+
+
+def test_each_unk_becomes_the_source_token_the_attention_weighs_most(home):
+    """On a tiny trained model, a search told to prefer `[UNK]` (a logit bias):
+    every `[UNK]` of the output is the source token at the attention's argmax,
+    computed here from the model's own teacher-forced pass; without copying the
+    `[UNK]`s stay; ids and scores are the search's either way."""
+    import dataclasses
+
+    import tensorflow as tf
+
+    from apps.common.text import UNK, tokenize
+    from apps.translation import pipeline, serving
+
+    data = str(home / "pairs.tsv")
+    assert _invoke("train", "--data", data, *TINY, "--set", "train.epochs=1").exit_code == 0
+    run = pipeline.Run(home / "runs" / "translation" / "cpu-small")
+
+    class Eager(serving.Translator):
+        def generate_options(self):
+            bias = np.zeros(self.model.target_vocab_size, np.float32)
+            bias[UNK] = 4.0  # [UNK] likely, not certain
+            return {"logit_bias": tf.constant(bias)}
+
+    sentences = ["¿dos gato azul?", "Pedro y Zoë 42 negro", "hola"]
+    decode = run.config().decode
+    source_vocabulary, target_vocabulary = run.vocabularies()
+    model = run.load_model()
+    copying = Eager(model, source_vocabulary, target_vocabulary, decode)
+    plain = Eager(model, source_vocabulary, target_vocabulary,
+                  dataclasses.replace(decode, copy_unknown=False))  # fmt: skip
+    for method in ("beam", "greedy"):
+        out = getattr(copying, method)(text=tf.constant(sentences))
+        ref = getattr(plain, method)(text=tf.constant(sentences))
+        np.testing.assert_array_equal(out["ids"], ref["ids"])
+        np.testing.assert_allclose(out["score"], ref["score"])
+        ids = out["ids"].numpy()
+        assert (ids == UNK).any() and any("[UNK]" in t.decode() for t in ref["translation"].numpy())
+        source, _, _ = copying.model_inputs(tf.constant(sentences))
+        _, weights = model((source, copying.decoder_inputs(ids)), return_attention=True)
+        tokens = tokenize(tf.constant(sentences)).to_list()
+        expected = tf.gather(copying.words, ids).numpy().astype(object)
+        for b, t in zip(*np.nonzero(ids == UNK)):
+            expected[b, t] = tokens[b][int(np.argmax(weights[b, t]))]
+        words = copying.output_tokens(tf.constant(sentences), source, tf.constant(ids))
+        np.testing.assert_array_equal(words.numpy(), expected)
+        assert not any(b"[UNK]" in t for t in out["translation"].numpy())
+
+
 def test_translations_are_bounded_by_the_source_length(home):
     from apps.translation import pipeline, serving
 

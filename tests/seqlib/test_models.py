@@ -167,6 +167,52 @@ def test_generate_in_a_graph_with_unknown_batch():
     )
 
 
+def test_beam_search_with_a_logit_bias_matches_brute_force_on_the_biased_model():
+    """A small target vocabulary, so every hypothesis can be scored: with a bias
+    the beam's scores are the log-probabilities of the biased distribution, its
+    hypotheses the best of them, and a `-1e9` bias keeps a token out entirely."""
+    import itertools
+
+    vocab, end, max_length, alpha = 5, 3, 3, 0.6
+    model = Seq2Seq(SRC_VOCAB, vocab, embedding_dim=8, units=6, start_id=2, end_id=end)
+    source = _batch(batch=2)[0]
+    model((source, np.full((2, 1), 2, "int32")))
+    bias = np.array([-1e9, -2.0, -1e9, 0.0, 0.5], "float32")  # no pad, no start; 1 is rarer
+
+    def log_prob(row, tokens):
+        state = model.initial_decoder_state(source[row : row + 1])
+        total, previous = 0.0, 2
+        for t, token in enumerate(tokens):
+            logits, state = model.decoder_step(np.array([previous], "int32"), state, t)
+            total += float(tf.nn.log_softmax(logits[0] + bias)[token])
+            previous = token
+        return total
+
+    words = [1, 4]  # the tokens the bias allows, besides the end
+    hypotheses = [
+        [*prefix, end] for n in range(max_length) for prefix in itertools.product(words, repeat=n)
+    ] + [list(p) for p in itertools.product(words, repeat=max_length)]
+    result = model.generate(
+        source,
+        method="beam",
+        beam_width=4,
+        max_length=max_length,
+        length_penalty=alpha,
+        logit_bias=bias,
+    )
+    for row in range(2):
+        scored = sorted(
+            ((log_prob(row, h) / ((5 + len(h)) / 6) ** alpha, h) for h in hypotheses),
+            key=lambda x: -x[0],
+        )[:4]
+        np.testing.assert_allclose(result.scores[row], [s for s, _ in scored], atol=1e-4)
+        for j, (_, tokens) in enumerate(scored):
+            assert result.ids[row, j, : result.lengths[row, j]].numpy().tolist() == tokens
+    assert not np.isin(result.ids.numpy(), [0, 2]).any()
+    greedy = model.generate(source, method="greedy", max_length=6, logit_bias=bias)
+    assert not np.isin(greedy.ids.numpy(), [0, 2]).any()
+
+
 @pytest.mark.parametrize("attention", ["bahdanau", None])
 def test_keras_file_round_trip(tmp_path, attention):
     model = _model(attention=attention, reverse_source=True, cell="gru")
