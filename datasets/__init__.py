@@ -13,7 +13,9 @@
 - `datasets.stocks_data`, `datasets.stock_prices`: daily OHLCV of four tickers and
   users' CSV files, cut by date; the TFDS builder.
 - `datasets.music_data`, `datasets.abc_tunes`: music21's ABC tunes and users' .abc
-  files, split by tune; the TFDS builder.
+  files, split by tune; the TFDS builder. `datasets.abc_normalize`: the canonical
+  text of a tune (checked by music21); `datasets.abc_transpose`: key transposition
+  of ABC text, for augmentation (checked by music21).
 - `datasets.translation_data`, `datasets.tatoeba_pairs`: Tatoeba's English-Spanish
   pairs and users' TSV files, split so that no test sentence appears in training;
   the TFDS builder.
