@@ -15,6 +15,7 @@ from seqlib.training.config import TrainConfig
 
 CELLS = ("lstm", "gru")
 ATTENTIONS = ("bahdanau", "luong", "none")
+NUMBERS = ("placeholders", "unknown", "words")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,11 +30,12 @@ class DataConfig:
     source_vocabulary: Most source tokens (the most frequent in training);
         others read as `[UNK]`.
     target_vocabulary: Most target tokens, as for the source.
-    numbers_as_unknown: Tokens with a digit stay out of both vocabularies,
-        so every number reads and is written as `[UNK]`: the model learns to
-        put an `[UNK]` where the source has a number, and
-        `decode.copy_unknown` copies the number there (numbers as
-        placeholders, as in Luong et al. 2015's copy model).
+    numbers: What the model sees of a number (a token with a digit):
+        `"placeholders"`, the `k`-th number of a sentence is `<numk>` on both
+        sides and the graph writes the number back (`apps.translation.numbers`);
+        `"unknown"`, numbers stay out of both vocabularies, so they read and
+        are written as `[UNK]`, which `decode.copy_unknown` fills from the
+        source; `"words"`, numbers are tokens like any other.
     """
 
     direction: str = "es-en"
@@ -41,7 +43,7 @@ class DataConfig:
     train_pairs: int = 0
     source_vocabulary: int = 12000
     target_vocabulary: int = 8000
-    numbers_as_unknown: bool = True
+    numbers: str = "placeholders"
 
     def __post_init__(self):
         check(
@@ -52,6 +54,10 @@ class DataConfig:
             self.max_tokens >= 1 and self.train_pairs >= 0,
             "Expected max_tokens >= 1 and train_pairs >= 0. Received: "
             f"max_tokens={self.max_tokens}, train_pairs={self.train_pairs}",
+        )
+        check(
+            self.numbers in NUMBERS,
+            f"Expected numbers in {set(NUMBERS)}. Received: numbers={self.numbers!r}",
         )
         check(
             self.source_vocabulary >= 8 and self.target_vocabulary >= 8,

@@ -8,7 +8,6 @@ resumed run reads what an uninterrupted one would have.
 """
 
 import collections
-import re
 
 import numpy as np
 import tensorflow as tf
@@ -22,10 +21,9 @@ from apps.common.text import (
     Vocabulary,
     tokenize_all,
 )
+from apps.translation.numbers import is_number, mark_pair
 from datasets.translation_data import load_tatoeba, load_user_pairs
 from seqlib.training import shuffle_for_epoch
-
-_DIGIT = re.compile(r"\d")
 
 # Training pairs held in the shuffle buffer (all of them for Tatoeba: a uniform shuffle).
 SHUFFLE_BUFFER = 200_000
@@ -55,10 +53,15 @@ def references(pairs, direction):
     return list(grouped), list(grouped.values())
 
 
-def tokenized(pairs, direction):
-    """`(sources, source_tokens, target_tokens)` of `pairs` in the direction."""
+def tokenized(pairs, direction, numbers="words"):
+    """`(sources, source_tokens, target_tokens)` of `pairs` in the direction;
+    with `numbers="placeholders"`, numbers become `<numk>` (`numbers.mark_pair`)."""
     sources, targets = sides(pairs, direction)
-    return sources, tokenize_all(sources), tokenize_all(targets)
+    source_tokens, target_tokens = tokenize_all(sources), tokenize_all(targets)
+    if numbers == "placeholders":
+        marked = [mark_pair(s, t) for s, t in zip(source_tokens, target_tokens)]
+        source_tokens, target_tokens = [s for s, _ in marked], [t for _, t in marked]
+    return sources, source_tokens, target_tokens
 
 
 def within(source_tokens, target_tokens, max_tokens):
@@ -75,7 +78,9 @@ def training_pairs(config, data):
     from: at most `data.max_tokens` a side, at most `data.train_pairs` of them
     (a seeded draw). Raises ValueError when they do not fill a batch."""
     max_tokens = config.data.max_tokens
-    _, source_tokens, target_tokens = tokenized(data.train, config.data.direction)
+    _, source_tokens, target_tokens = tokenized(
+        data.train, config.data.direction, config.data.numbers
+    )
     keep = within(source_tokens, target_tokens, max_tokens)
     if config.data.train_pairs:
         order = np.random.default_rng(config.train.seed).permutation(len(keep))
@@ -91,11 +96,11 @@ def training_pairs(config, data):
 
 def build_vocabularies(config, source_tokens, target_tokens):
     """The source and the target `Vocabulary` of the training pairs' tokens:
-    the specials and the most frequent tokens of each side (without the
-    tokens that hold a digit, with `data.numbers_as_unknown`)."""
-    if config.data.numbers_as_unknown:
+    the specials and the most frequent tokens of each side (numbers left out
+    unless `data.numbers` is "words"; placeholders are tokens like others)."""
+    if config.data.numbers != "words":
         source_tokens, target_tokens = (
-            [[t for t in sentence if not _DIGIT.search(t)] for sentence in side]
+            [[t for t in sentence if not is_number(t)] for sentence in side]
             for side in (source_tokens, target_tokens)
         )
     return (
@@ -166,7 +171,9 @@ def validation_batches(config, data, source_vocabulary, target_vocabulary):
     """Every validation pair of at most `data.max_tokens` tokens a side, in
     order, bucketed and batched; None when there is none."""
     max_tokens = config.data.max_tokens
-    _, source_tokens, target_tokens = tokenized(data.validation, config.data.direction)
+    _, source_tokens, target_tokens = tokenized(
+        data.validation, config.data.direction, config.data.numbers
+    )
     keep = within(source_tokens, target_tokens, max_tokens)
     if not keep:
         return None

@@ -60,7 +60,10 @@ class Run(common_run.Run):
         `DecodeConfig`, default the run's)."""
         model = self.load_model()  # first: a missing run is a one-line error
         source, target = self.vocabularies()
-        return Translator(model, source, target, decode or self.config().decode)
+        config = self.config()
+        return Translator(
+            model, source, target, decode or config.decode, numbers=config.data.numbers
+        )
 
 
 def prepare(config, data=None, build_tfds=True):

@@ -181,8 +181,9 @@ def write(report_dir, run, config, results, sources, refs, translations, transla
             "## Names and numbers",
             "",
             "The first test sentences with a number or a word the source vocabulary lacks. "
-            "Numbers are outside both vocabularies (`data.numbers_as_unknown`), so the model "
-            "writes `[UNK]` where the source has one; with `decode.copy_unknown` every "
+            f"Numbers: `data.numbers={config.data.numbers}` (placeholders: the k-th number "
+            "of the source is `<numk>` for the model, and the graph writes it back; unknown: "
+            "numbers read and are written as `[UNK]`). With `decode.copy_unknown` every "
             "`[UNK]` of the translation becomes the source token the attention weighs most at "
             "that step (Luong et al. 2015). 'with [UNK]': translations that show it; "
             "'copied tokens': the share of output tokens copied; 'numbers kept': of the "

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from apps.common.decoder import DecoderModule, attention_of_one, decode_batches
 from apps.common.text import PAD, UNK, tokenize
+from apps.translation.numbers import mark_source, restore
 
 
 class Translator(DecoderModule):
@@ -25,9 +26,10 @@ class Translator(DecoderModule):
     input_name = "text"
     output_name = "translation"
 
-    def __init__(self, model, source_vocabulary, target_vocabulary, decode):
+    def __init__(self, model, source_vocabulary, target_vocabulary, decode, numbers="words"):
         super().__init__(model, target_vocabulary, decode)
         self.source_table = source_vocabulary.table()
+        self.placeholders = numbers == "placeholders"
         self.max_length_ratio = float(decode.max_length_ratio)
         self.max_length_extra = int(decode.max_length_extra)
         self.unknown_penalty = float(decode.unknown_penalty)
@@ -43,9 +45,12 @@ class Translator(DecoderModule):
         return {"logit_bias": tf.constant(bias)}
 
     def output_tokens(self, inputs, model_input, ids):
-        """The vocabulary's words, each `[UNK]` replaced by the source token the
-        attention weighs most while the decoder emits it (when `copy_unknown`)."""
+        """The vocabulary's words, each `<numk>` replaced by the source's `k`-th
+        number (with placeholders) and each `[UNK]` by the source token the
+        attention weighs most while the decoder emits it (with `copy_unknown`)."""
         words = tf.gather(self.words, ids)  # (batch, T)
+        if self.placeholders:
+            words = restore(words, tokenize(inputs))
         if not self.copy_unknown:
             return words
         unknown = tf.equal(ids, UNK)
@@ -65,6 +70,8 @@ class Translator(DecoderModule):
     def source_ids(self, texts):
         """`(ids (batch, S) int32, lengths (batch,))` of a string tensor `(batch,)`."""
         tokens = tokenize(texts)
+        if self.placeholders:
+            tokens = mark_source(tokens)
         ids = tf.ragged.map_flat_values(self.source_table.lookup, tokens)
         return ids.to_tensor(default_value=PAD), tf.cast(ids.row_lengths(), tf.int32)
 

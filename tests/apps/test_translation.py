@@ -118,7 +118,7 @@ def test_every_verb_on_a_small_file(home, model_server):
         assert (report / name).is_file(), name
     assert "BLEU" in (report / "report.md").read_text()
 
-    sentences = ["¿dos gato azul?", "¿cinco perro negro?", ""]
+    sentences = ["¿dos gato azul?", "¿cinco perro negro?", "", "¿7 gato y 12 perro?"]
     result = _invoke("translate", *sentences[:2], "--greedy")
     assert result.exit_code == 0, result.output
     assert len(result.output.split("\n")) == 3  # one line per sentence (maybe empty)
@@ -176,7 +176,7 @@ def test_numbers_stay_out_of_both_vocabularies():
     import dataclasses
 
     config = dataclasses.replace(
-        TranslationConfig(), data=dataclasses.replace(keep, numbers_as_unknown=False)
+        TranslationConfig(), data=dataclasses.replace(keep, numbers="words")
     )
     assert "19" in build_vocabularies(config, sources, targets)[1].index
 
