@@ -124,7 +124,7 @@ def _sample_by_collection(tunes, per_collection):
     ]
 
 
-def test_real_tunes_keep_their_notes_and_parse_in_full():
+def test_real_tunes_keep_their_notes_and_parse_in_full(data_root):
     """Every collection of music21's corpus: music21's full reading (beams included)
     of each normalised tune has the notes of the original, and the header has its shape."""
     corpus = load_corpus()
@@ -188,7 +188,7 @@ def test_normalize_in_worker_processes_gives_the_same_result(tunes_folder):
 
 
 @pytest.mark.slow
-def test_every_corpus_tune_is_normalised_with_its_notes_kept():
+def test_every_corpus_tune_is_normalised_with_its_notes_kept(data_root):
     """All 12,978 tunes (about 2 minutes on 2 cores): only the few with prose in
     the header are left out."""
     corpus = load_corpus()
