@@ -103,11 +103,11 @@ def training_windows(flat_ids, tune_lengths, streams, window, seed):
     return train_data, windows
 
 
-def training_batches(config, vocabulary, data):
+def training_batches(config, vocabulary, tunes):
     """`(train_data(epoch), steps per epoch)` for the runner: `training_windows`
-    over the training tunes (and their transposed copies), `data.steps_per_epoch`
-    windows an epoch (0: all)."""
-    flat, lengths = vocabulary.encode_tunes(texts(training_tunes(config, data)[0]))
+    over `tunes` (`training_tunes`: the training tunes and their transposed
+    copies), `data.steps_per_epoch` windows an epoch (0: all)."""
+    flat, lengths = vocabulary.encode_tunes(texts(tunes))
     train_data, windows = training_windows(
         flat, lengths, config.train.batch_size, config.data.window, config.train.seed
     )

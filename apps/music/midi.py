@@ -57,7 +57,7 @@ import pathlib
 import tempfile
 import warnings
 
-from apps.music.scores import _short, _time_limit, _TimeUp
+from apps.music import scores
 
 # music21's tempo when a tune has none (`midi.translate.conductorStream`).
 DEFAULT_TEMPO = 120
@@ -108,7 +108,7 @@ def write_score_midi(score, path, time_limit=None):
         A `MidiResult`; it never raises for a problem in music21 or the score.
     """
     path = pathlib.Path(path)
-    limit = _time_limit(time_limit) if time_limit else contextlib.nullcontext()
+    limit = scores.time_limit(time_limit) if time_limit else contextlib.nullcontext()
     try:
         with (
             limit,
@@ -118,10 +118,10 @@ def write_score_midi(score, path, time_limit=None):
             warnings.simplefilter("ignore")
             playable, expanded, repairs = prepare_score(score)
             data = _midi_bytes(playable)
-    except _TimeUp:
+    except scores.TimeUp:
         return MidiResult(written=False, error=f"music21 did not finish in {time_limit:g} s")
     except Exception as error:  # music21 raises many types on odd scores
-        return MidiResult(written=False, error=_short(error))
+        return MidiResult(written=False, error=scores.short_error(error))
     try:
         _write_atomically(data, path)
     except OSError as error:
@@ -232,7 +232,7 @@ def _expand_repeats(score):
         _restate_at_repeat_starts(part)
     try:
         return score.expandRepeats(), True, repairs
-    except _TimeUp:
+    except scores.TimeUp:
         raise
     except Exception:  # music21's Expander raises several types on bad repeats
         pass

@@ -86,14 +86,15 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
     run = Run(pathlib.Path(run_dir))
     resuming = run.begin_training(config, resume)
     corpus = load_data(config, data)
+    tunes, _ = training_tunes(config, corpus)
     if resuming:
         vocabulary = run.vocabulary()
     else:
-        vocabulary = Vocabulary.from_tunes(texts(training_tunes(config, corpus)[0]))
+        vocabulary = Vocabulary.from_tunes(texts(tunes))
         run.save_data(data)
         run.save_vocabulary(vocabulary)
 
-    train_data, steps = training_batches(config, vocabulary, corpus)
+    train_data, steps = training_batches(config, vocabulary, tunes)
     return run_training(
         lambda: build_model(config, vocabulary.size, stateful=True),
         train_data,

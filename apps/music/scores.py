@@ -32,13 +32,13 @@ from matplotlib.patches import Rectangle  # noqa: E402
 TIME_LIMIT = 5.0
 
 
-class _TimeUp(Exception):
+class TimeUp(Exception):
     pass
 
 
 @contextlib.contextmanager
-def _time_limit(seconds):
-    """Raises `_TimeUp` in the block after `seconds`; a no-op off the main thread,
+def time_limit(seconds):
+    """Raises `TimeUp` in the block after `seconds`; a no-op off the main thread,
     where signals cannot be used."""
     if (
         not hasattr(signal, "setitimer")
@@ -48,7 +48,7 @@ def _time_limit(seconds):
         return
 
     def time_up(signum, frame):
-        raise _TimeUp()
+        raise TimeUp()
 
     previous = signal.signal(signal.SIGALRM, time_up)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -109,16 +109,16 @@ def check_tune(abc):
     messages = io.StringIO()
     try:
         with (
-            _time_limit(TIME_LIMIT),
+            time_limit(TIME_LIMIT),
             contextlib.redirect_stderr(messages),
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always")
             score = converter.parseData(abc, format="abc")
-    except _TimeUp:
+    except TimeUp:
         return TuneCheck(parsed=False, error=f"music21 did not finish in {TIME_LIMIT:g} s")
     except Exception as error:  # music21 raises many types on bad input
-        return TuneCheck(parsed=False, error=_short(error))
+        return TuneCheck(parsed=False, error=short_error(error))
     printed = sum("WARNING" in line for line in messages.getvalue().splitlines())
     if isinstance(score, stream.Opus):
         scores = list(score.scores)
@@ -139,7 +139,7 @@ def check_tune(abc):
     return check
 
 
-def _short(error, limit=90):
+def short_error(error, limit=90):
     """The exception's type and first sentence, at most `limit` characters of it."""
     lines = str(error).strip().splitlines()
     first = lines[0].split(". ")[0] if lines else ""
