@@ -154,7 +154,81 @@ def qlike(returns, sigma):
     return float(np.mean(np.log(variance) + returns**2 / variance))
 
 
-def score(test, systems, predicted, garch, scaler, quantiles, normal_width):
+def binomial_band(n, level, confidence=0.95):
+    """The central `confidence` range of the coverage of `n` days by an interval of
+    nominal `level` that is calibrated: `(low, high)` shares, from the binomial
+    distribution's quantiles (e.g. 0.769-0.831 for 650 days at 0.8)."""
+    from scipy.stats import binom
+
+    tail = (1.0 - confidence) / 2.0
+    return float(binom.ppf(tail, n, level) / n), float(binom.ppf(1.0 - tail, n, level) / n)
+
+
+def interval_score(actual, lower, upper, level, last_close):
+    """Mean interval score of central `level` intervals (Gneiting & Raftery 2007, eq. 43),
+    on log returns from `last_close` (so tickers of any price compare):
+    `(u - l) + 2/a (l - y)+ + 2/a (y - u)+`, `a = 1 - level`; lower is better."""
+    a = 1.0 - level
+    y, lo, up = (np.log(np.asarray(x, "float64") / last_close) for x in (actual, lower, upper))
+    return float(
+        np.mean((up - lo) + 2.0 / a * np.maximum(lo - y, 0) + 2.0 / a * np.maximum(y - up, 0))
+    )
+
+
+def empirical_intervals(train, test, level):
+    """The central `level` interval of each ticker's training-part returns over
+    each horizon, from each test origin: `{"lower", "upper"}`, `(N, H)` prices.
+    What a forecaster knows who only counts past returns."""
+    lower, upper = np.zeros(test.future.shape), np.zeros(test.future.shape)
+    tail = (1.0 - level) / 2.0
+    for ticker in dict.fromkeys(test.ticker):
+        returns = train.log_returns[train.ticker == ticker]  # (n, H)
+        rows = test.ticker == ticker
+        low, high = np.quantile(returns, [tail, 1.0 - tail], axis=0)  # (H,) each
+        lower[rows] = test.last_close[rows, None] * np.exp(low)
+        upper[rows] = test.last_close[rows, None] * np.exp(high)
+    return {"lower": lower, "upper": upper}
+
+
+def calibration(test, predicted, garch, empirical, level):
+    """Rows per ticker and day ahead, then all tickers pooled per day: days, the
+    model's coverage, the 95 % binomial band around `level` for that many days and
+    whether the coverage is inside it, and the interval scores of the model, of
+    the empirical intervals and (day 1 only) of GARCH(1,1)."""
+    rows = []
+    horizon = test.future.shape[1]
+    groups = [(t, test.ticker == t) for t in dict.fromkeys(test.ticker)]
+    groups.append(("all", np.ones(len(test), bool)))
+    for name, mask in groups:
+        actual, last = test.future[mask], test.last_close[mask]
+        for h in range(horizon):
+            cover = coverage(actual[:, h], predicted["lower"][mask, h], predicted["upper"][mask, h])
+            low, high = binomial_band(int(mask.sum()), level)
+            y = actual[:, h]
+            scores = [
+                interval_score(y, lower[mask, h], upper[mask, h], level, last)
+                for lower, upper in (
+                    (predicted["lower"], predicted["upper"]),
+                    (empirical["lower"], empirical["upper"]),
+                )
+            ]
+            day_one = interval_score(y, garch["lower"][mask], garch["upper"][mask], level, last)
+            rows.append(
+                (
+                    name,
+                    h + 1,
+                    int(mask.sum()),
+                    cover,
+                    f"{low:.3f}-{high:.3f}",
+                    "yes" if low <= cover <= high else "no",
+                    *scores,
+                    day_one if h == 0 else "-",
+                )
+            )
+    return rows
+
+
+def score(test, systems, predicted, garch, scaler, quantiles, normal_width, empirical=None):
     """Per-ticker and per-day scores on the test examples.
 
     Args:
@@ -166,6 +240,8 @@ def score(test, systems, predicted, garch, scaler, quantiles, normal_width):
         scaler: The run's scaling (for the model's volatility).
         quantiles: The model's levels.
         normal_width: Standard deviations between the outermost levels of a normal.
+        empirical: `empirical_intervals`' output, for the calibration table; None
+            leaves that table out.
 
     Returns:
         `(tables, figures)`: `tables` maps a name to `(header, rows)` for the
@@ -258,6 +334,21 @@ def score(test, systems, predicted, garch, scaler, quantiles, normal_width):
             by_day,
         ),
     }
+    if empirical is not None:
+        tables["calibration"] = (
+            [
+                "ticker",
+                "day ahead",
+                "days",
+                f"model {pct} coverage",
+                "95 % binomial band",
+                "inside",
+                "model interval score",
+                "empirical interval score",
+                "GARCH interval score",
+            ],
+            calibration(test, predicted, garch, empirical, level),
+        )
     figures = {
         "ratios": ratios,
         "level": level,

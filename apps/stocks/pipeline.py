@@ -136,6 +136,9 @@ def evaluate(run_dir, report_dir, data=None, say=print):
         scaler=scaler,
         quantiles=config.model.quantiles,
         normal_width=normal_width(config.model.quantiles),
+        empirical=baselines.empirical_intervals(
+            windows["train"], test, interval_level(config.model.quantiles)
+        ),
     )
     report.write(
         report_dir=pathlib.Path(report_dir),

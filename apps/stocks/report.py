@@ -172,6 +172,23 @@ def write(report_dir, run, config, data, windows, tables, figures_data, predicte
         "",
         markdown_table(*tables["by_day"]),
         "",
+        *(
+            [
+                "## Calibration, per ticker and day ahead",
+                "",
+                markdown_table(*tables["calibration"]),
+                "",
+                f"Inside: the coverage lies in the central 95 % of what a calibrated {level:.0%} "
+                "interval would give over that many days (binomial). Interval score (Gneiting "
+                "& Raftery 2007), on log returns from the origin's close: the width, plus "
+                f"{2 / (1 - level):g} times how far the close fell outside; lower is better. "
+                "Empirical: the central interval of the ticker's training-part returns over "
+                "the same number of days. GARCH(1,1) forecasts the next day only.",
+                "",
+            ]
+            if "calibration" in tables
+            else []
+        ),
         "![error by horizon](error_by_horizon.png)",
         "",
         "## Forecasts against the actual closes",

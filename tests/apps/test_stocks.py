@@ -70,6 +70,7 @@ def test_every_verb_on_a_small_csv(home, data, model_server):
         assert (report / name).is_file(), name
     text = (report / "report.md").read_text()
     assert "MAE / persistence MAE" in text and "80% coverage" in text
+    assert "## Calibration, per ticker and day ahead" in text and "| all | 3 |" in text
 
     result = _invoke("export")
     assert result.exit_code == 0, result.output
@@ -267,6 +268,39 @@ def test_features_are_causal_and_scale_free():
     scaled = ohlcv.copy()
     scaled[..., :4] *= 7.0  # another currency, or a split before the window
     np.testing.assert_allclose(np.asarray(ohlcv_features(scaled)), features, atol=1e-5)
+
+
+def test_binomial_band_interval_score_and_empirical_intervals():
+    from types import SimpleNamespace
+
+    from scipy.stats import binom
+
+    from apps.stocks.baselines import binomial_band, empirical_intervals, interval_score
+
+    low, high = binomial_band(650, 0.8)
+    assert (low, high) == (binom.ppf(0.025, 650, 0.8) / 650, binom.ppf(0.975, 650, 0.8) / 650)
+    assert 0.765 < low < 0.775 and 0.825 < high < 0.835
+    assert binomial_band(2600, 0.8)[1] - binomial_band(2600, 0.8)[0] < high - low
+
+    last = np.array([100.0, 100.0])
+    lower, upper = 100 * np.exp([-0.1, -0.1]), 100 * np.exp([0.1, 0.1])
+    inside = 100 * np.exp([0.05, -0.05])
+    assert interval_score(inside, lower, upper, 0.8, last) == pytest.approx(0.2)
+    below = 100 * np.exp([-0.3, -0.1])  # 0.2 below the first interval: 2 / 0.2 * 0.2 more
+    assert interval_score(below, lower, upper, 0.8, last) == pytest.approx(0.2 + 10 * 0.2 / 2)
+
+    rng = np.random.default_rng(0)
+    returns = rng.normal(0.0, [0.01, 0.02], size=(5000, 2))  # (n, H)
+    train = SimpleNamespace(log_returns=returns, ticker=np.array(["A"] * 5000, dtype=object))
+    test = SimpleNamespace(
+        ticker=np.array(["A", "A"], dtype=object),
+        last_close=np.array([10.0, 20.0]),
+        future=np.zeros((2, 2)),
+    )
+    out = empirical_intervals(train, test, 0.8)
+    expected = np.quantile(returns, 0.9, axis=0)
+    np.testing.assert_allclose(out["upper"], test.last_close[:, None] * np.exp(expected))
+    assert np.all(out["lower"] < test.last_close[:, None])
 
 
 def test_quantiles_never_cross_and_pinball_matches_numpy():
