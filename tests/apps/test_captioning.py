@@ -19,13 +19,6 @@ from PIL import Image
 from apps.captioning.cli import cli
 
 
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
-    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    return tmp_path
-
-
 def _invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 

@@ -23,13 +23,6 @@ PREDICTING_VERB = {
 }
 
 
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
-    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    return tmp_path
-
-
 def _invoke(app, *args):
     cli = importlib.import_module(f"apps.{app}.cli").cli
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)

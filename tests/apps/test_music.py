@@ -17,13 +17,6 @@ from apps.music.cli import cli
 
 
 @pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
-    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    return tmp_path
-
-
-@pytest.fixture()
 def data(home):
     """`["--data", "<home>/tunes"]`: 40 random tunes in two files, and two files
     that are skipped."""

@@ -14,13 +14,6 @@ from apps.sentiment.cli import cli
 
 
 @pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
-    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    return tmp_path
-
-
-@pytest.fixture()
 def data(home):
     """`["--data", "<home>/tweets.csv"]`: 120 short labelled texts."""
     return sentiment_data(home)

