@@ -191,38 +191,57 @@ def empirical_intervals(train, test, level):
 
 
 def calibration(test, predicted, garch, empirical, level):
-    """Rows per ticker and day ahead, then all tickers pooled per day: days, the
-    model's coverage, the 95 % binomial band around `level` for that many days and
-    whether the coverage is inside it, and the interval scores of the model, of
-    the empirical intervals and (day 1 only) of GARCH(1,1)."""
+    """Rows per ticker and day ahead, then per ticker over all its days ahead
+    (`"1-H"`, the band for its number of days), then all tickers pooled per day:
+    days, the model's coverage, the 95 % binomial band around `level` for that
+    many days and whether the coverage is inside it, and the interval scores of
+    the model, of the empirical intervals and (day 1 only) of GARCH(1,1)."""
     rows = []
     horizon = test.future.shape[1]
     groups = [(t, test.ticker == t) for t in dict.fromkeys(test.ticker)]
     groups.append(("all", np.ones(len(test), bool)))
+    systems = ((predicted["lower"], predicted["upper"]), (empirical["lower"], empirical["upper"]))
     for name, mask in groups:
         actual, last = test.future[mask], test.last_close[mask]
+        days = int(mask.sum())
+        low, high = binomial_band(days, level)
+        covers, scores = [], []
         for h in range(horizon):
-            cover = coverage(actual[:, h], predicted["lower"][mask, h], predicted["upper"][mask, h])
-            low, high = binomial_band(int(mask.sum()), level)
             y = actual[:, h]
-            scores = [
-                interval_score(y, lower[mask, h], upper[mask, h], level, last)
-                for lower, upper in (
-                    (predicted["lower"], predicted["upper"]),
-                    (empirical["lower"], empirical["upper"]),
-                )
-            ]
+            covers.append(coverage(y, predicted["lower"][mask, h], predicted["upper"][mask, h]))
+            scores.append(
+                [
+                    interval_score(y, lower[mask, h], upper[mask, h], level, last)
+                    for lower, upper in systems
+                ]
+            )
             day_one = interval_score(y, garch["lower"][mask], garch["upper"][mask], level, last)
+            inside = "yes" if low <= covers[-1] <= high else "no"
             rows.append(
                 (
                     name,
-                    h + 1,
-                    int(mask.sum()),
+                    str(h + 1),
+                    days,
+                    covers[-1],
+                    f"{low:.3f}-{high:.3f}",
+                    inside,
+                    *scores[-1],
+                    day_one if h == 0 else "-",
+                )
+            )
+        if name != "all" and horizon > 1:
+            cover = float(np.mean(covers))
+            inside = "yes" if low <= cover <= high else "no"
+            rows.append(
+                (
+                    name,
+                    f"1-{horizon}",
+                    days,
                     cover,
                     f"{low:.3f}-{high:.3f}",
-                    "yes" if low <= cover <= high else "no",
-                    *scores,
-                    day_one if h == 0 else "-",
+                    inside,
+                    *np.mean(scores, axis=0).tolist(),
+                    "-",
                 )
             )
     return rows

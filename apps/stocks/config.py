@@ -9,6 +9,7 @@ model that was trained.
 import dataclasses
 
 from apps.common.config import check
+from apps.stocks.calibration import CALIBRATIONS
 from seqlib.training.config import TrainConfig
 
 CELLS = ("lstm", "gru")
@@ -46,6 +47,13 @@ class ModelConfig:
     dropout: Dropout on the recurrent layers' inputs and before the heads.
     quantiles: The quantile levels forecast for each day, increasing, with
         the median (0.5) among them; the outermost pair is the interval.
+    calibration: How the interval is calibrated on the validation period after
+        training (`apps.stocks.calibration`): `"ticker"`, conformal offsets per
+        ticker and day ahead (pooled ones for other tickers); `"pooled"`, one
+        offset per day ahead; `"none"`, the interval as trained.
+    shrinkage: Shrink the median toward persistence by a factor per day ahead
+        chosen on the validation period (0 unless the network's forecast beats
+        persistence there significantly); false keeps the network's median.
     """
 
     cell: str = "gru"
@@ -53,8 +61,14 @@ class ModelConfig:
     layers: int = 1
     dropout: float = 0.1
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+    calibration: str = "ticker"
+    shrinkage: bool = True
 
     def __post_init__(self):
+        check(
+            self.calibration in CALIBRATIONS,
+            f"Expected one of {set(CALIBRATIONS)}. Received: calibration={self.calibration!r}",
+        )
         check(self.cell in CELLS, f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
         check(
             self.layers >= 1 and self.units >= 1,

@@ -203,19 +203,35 @@ def to_prices(scaled, last_close, scale):
     return last_close * ops.exp(scaled * scale)  # (batch, H, Q)
 
 
-def forecaster(model, scaler):
+def forecaster(model, scaler, calibration=None):
     """A function from `(batch, window, 5)` OHLCV to named forecasts in price units.
+
+    `calibration` (`apps.stocks.calibration.Calibration`, None for none) shrinks
+    the median toward persistence and widens the interval by conformal offsets:
+    `forecast(ohlcv, offsets)` takes `(batch or 1, H)` scaled offsets, the
+    calibration's pooled ones when None.
 
     Returns `{"median", "lower", "upper"}`, each `(batch, H)`, and `"quantiles"`,
     `(batch, H, Q)`: what evaluation, `predict` and the export all use.
     """
-    scale = horizon_scale(scaler, model.output_shape[1])
+    horizon = model.output_shape[1]
+    scale = horizon_scale(scaler, horizon)
     quantiles = model.layers[-1].quantiles
     median_index = quantiles.index(0.5)
+    shrinkage = np.asarray(calibration.shrinkage if calibration else [1.0] * horizon, "float32")
+    pooled = np.asarray([calibration.pooled if calibration else [0.0] * horizon], "float32")
 
-    def forecast(ohlcv, training=False):
+    def forecast(ohlcv, offsets=None, training=False):
         ohlcv = ops.convert_to_tensor(ohlcv, dtype="float32")
         scaled = model(ohlcv, training=training)  # (batch, H, Q)
+        median = scaled[..., median_index : median_index + 1]  # (batch, H, 1)
+        scaled = scaled + (ops.reshape(shrinkage, (1, -1, 1)) - 1.0) * median
+        offsets = ops.convert_to_tensor(pooled if offsets is None else offsets, "float32")
+        lower = ops.minimum(scaled[..., 0] - offsets, scaled[..., 1])  # (batch, H)
+        upper = ops.maximum(scaled[..., -1] + offsets, scaled[..., -2])
+        scaled = ops.concatenate(
+            [lower[..., None], scaled[..., 1:-1], upper[..., None]], axis=-1
+        )  # (batch, H, Q)
         prices = to_prices(scaled, ohlcv[:, -1, 3], scale)
         return {
             "median": prices[..., median_index],

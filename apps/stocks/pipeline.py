@@ -2,8 +2,9 @@
 
 Each verb is one function; `cli.py` maps the command line onto them. A run
 lives in `runs/stocks/<preset>/` (the runner's checkpoints, logs and history,
-plus `scaler.json` and `data.json`), so later verbs rebuild exactly the model
-that was trained, with the scaling it was trained with. How the data are cut
+plus `scaler.json`, `data.json` and `calibration.json`), so later verbs
+rebuild exactly the model that was trained, with the scaling it was trained
+with and the calibration fitted after it (`apps.stocks.calibration`). How the data are cut
 so that no test-period value reaches training: `apps.stocks.data`.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from apps.common import run as common_run
-from apps.stocks import baselines, report
+from apps.stocks import baselines, calibration, report
 from apps.stocks.config import StocksConfig
 from apps.stocks.data import (
     PARTS,
@@ -28,14 +29,16 @@ from apps.stocks.data import (
     validation_batches,
 )
 from apps.stocks.model import PinballLoss, build_model, interval_level, normal_width
-from apps.stocks.serving import ADJUSTED, Forecaster, StocksServing, forecast
+from apps.stocks.serving import ADJUSTED, BY_TICKER, Forecaster, StocksServing, forecast
+from datasets.saved_split import write_atomic
 from seqlib.export import export_for_serving
 from seqlib.training import make_strategy
 from seqlib.training import train as run_training
 
 
 class Run(common_run.Run):
-    """A stocks run: the runner's files plus `scaler.json` and `data.json`."""
+    """A stocks run: the runner's files plus `scaler.json`, `data.json` and
+    `calibration.json`."""
 
     app = "stocks"
     config_class = StocksConfig
@@ -53,6 +56,54 @@ class Run(common_run.Run):
 
     def build_model(self):
         return build_model(self.config(), self.scaler())
+
+    @property
+    def calibration_path(self):
+        return self.path / "calibration.json"
+
+    def calibration(self, model=None):
+        """The run's `Calibration`, fitted on the validation period (and saved) when
+        the run has none yet."""
+        if not self.calibration_path.is_file():
+            calibrate(self, model or self.load_model())
+        return calibration.Calibration.from_json(self.calibration_path.read_text())
+
+    def forecaster(self, model=None):
+        model = model or self.load_model()
+        return Forecaster.from_keras(model, self.scaler(), self.config(), self.calibration(model))
+
+
+def calibrate(run, model, windows=None):
+    """Fits the run's shrinkage and conformal offsets on the validation period and
+    saves them; returns the cross-check rows (`calibration.cross_check`)."""
+    config, scaler = run.config(), run.scaler()
+    if windows is None:
+        saved = run.data()
+        prices = load_data(config, saved["data"], saved["tickers"])
+        windows = make_windows(prices, config.data.window, config.data.horizon)
+    validation = windows["validation"]
+    scaled = np.asarray(model.predict(validation.ohlcv, batch_size=512, verbose=0), "float64")
+    target = validation.scaled_targets(scaler).astype("float64")
+    quantiles = config.model.quantiles
+    median_index = quantiles.index(0.5)
+    fitted = calibration.fit(
+        scaled,
+        target,
+        validation.ticker,
+        interval_level(quantiles),
+        median_index,
+        config.model.calibration,
+        config.model.shrinkage,
+    )
+    write_atomic(run.calibration_path, fitted.to_json() + "\n")
+    return calibration.cross_check(
+        scaled,
+        target,
+        validation.ticker,
+        validation.origin,
+        interval_level(quantiles),
+        median_index,
+    )
 
 
 # -- verbs --------------------------------------------------------------------
@@ -93,7 +144,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
         run.scaler_path.write_text(json.dumps(scaler, indent=1) + "\n")
 
     windows = make_windows(prices, config.data.window, config.data.horizon)
-    return run_training(
+    result = run_training(
         lambda: build_model(config, scaler),
         training_batches(config, windows, scaler),
         config.train,
@@ -104,6 +155,8 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
         app_config=config,
         verbose=verbose,
     )
+    calibrate(run, run.load_model(), windows)
+    return result
 
 
 def evaluate(run_dir, report_dir, data=None, say=print):
@@ -124,7 +177,9 @@ def evaluate(run_dir, report_dir, data=None, say=print):
     prices.check_lengths(config.data.window, config.data.horizon)
     windows = make_windows(prices, config.data.window, config.data.horizon)
     test = windows["test"]
-    predicted = forecast(Forecaster.from_keras(model, scaler, config), test.ohlcv)
+    # The run's own data: the calibration is fitted again (the same), with its evidence.
+    checks = None if data else calibrate(run, model, windows)
+    predicted = forecast(run.forecaster(model), test.ohlcv, test.ticker)
     systems = {"model": predicted["median"]}
     systems.update(baselines.predict_all(windows, config.data.horizon))
     garch = baselines.garch_forecasts(prices, test, level=interval_level(config.model.quantiles))
@@ -140,6 +195,17 @@ def evaluate(run_dir, report_dir, data=None, say=print):
             windows["train"], test, interval_level(config.model.quantiles)
         ),
     )
+    tables["corrections"] = report.corrections_table(run.calibration(model))
+    if checks:
+        tables["calibration_choice"] = (
+            [
+                "calibration",
+                "mean gap, coverage to level",
+                "worst gap",
+                "interval score (scaled)",
+            ],
+            checks,
+        )
     report.write(
         report_dir=pathlib.Path(report_dir),
         run=run,
@@ -159,16 +225,25 @@ def export(run_dir, models_dir):
     model = run.load_model()
     config = run.config()
     module = StocksServing(
-        model, run.scaler(), config.data.window, interval_level(config.model.quantiles)
+        model,
+        run.scaler(),
+        config.data.window,
+        interval_level(config.model.quantiles),
+        run.calibration(model),
     )
     return export_for_serving(
         module,
         models_dir,
         "stocks",
-        signatures={"serving_default": module.serve, ADJUSTED: module.serve_adjusted},
+        signatures={
+            "serving_default": module.serve,
+            ADJUSTED: module.serve_adjusted,
+            BY_TICKER: module.serve_by_ticker,
+        },
         extra_assets={
             **run.export_assets(),
             "scaler.json": run.scaler_path.read_text(),
+            "calibration.json": run.calibration_path.read_text(),
         },
     )
 
@@ -180,7 +255,7 @@ def find_model(model_path, run_dir, models_dir, server=None):
 
     def from_run(path):
         run = Run(path)
-        return Forecaster.from_keras(run.load_model(), run.scaler(), run.config()), run
+        return run.forecaster(), run
 
     def from_export(model, source):
         return Forecaster.from_export(model, source), None
@@ -216,7 +291,7 @@ def predict(model, config=None, data=None, tickers=(), horizon=None):
         )
     prices = latest_prices(config, data, tickers)
     names, dates, windows = last_windows(prices, model.window)
-    out = model(windows)
+    out = model(windows, names)
     predictions = []
     for i, (ticker, date) in enumerate(zip(names, dates)):
         predictions.append(

@@ -83,6 +83,19 @@ def summary(tables):
     return f"{markdown_table(*tables['point'])}\n\n{markdown_table(*tables['interval'])}"
 
 
+def corrections_table(calibration):
+    """`(header, rows)`: the shrinkage and conformal offsets per day ahead, pooled and
+    per ticker (`apps.stocks.calibration`)."""
+    horizon = len(calibration.shrinkage)
+    rows = [("median shrinkage (lambda)", *calibration.shrinkage)]
+    rows.append(("interval offset, pooled (scaled)", *calibration.pooled))
+    rows.extend(
+        (f"interval offset, {ticker} (scaled)", *offsets)
+        for ticker, offsets in calibration.tickers.items()
+    )
+    return ["correction", *(f"day {h + 1}" for h in range(horizon))], rows
+
+
 def findings(tables, level):
     """What the numbers say, computed from them (never more)."""
     point = tables["point"][1]
@@ -95,8 +108,9 @@ def findings(tables, level):
     garch_cov = [row[2] for row in interval]
     better_vol = [row[0] for row in interval if row[3] < row[4]]
     up_share = {row[0]: row[8] for row in interval}
-    directions = [row[4] for row in model]
-    above_up = [row[0] for row in model if row[4] > up_share[row[0]]]
+    directed = [row for row in model if not isinstance(row[4], str)]
+    directions = [row[4] for row in directed]
+    above_up = [row[0] for row in directed if row[4] > up_share[row[0]]]
     lines = [
         f"- Next-day MAE of the model's median / persistence MAE: "
         f"{min(ratios):.3f} to {max(ratios):.3f}; below 1.00 on {len(below)} of {len(model)} "
@@ -108,10 +122,16 @@ def findings(tables, level):
         f"- Volatility (QLIKE, lower is better): the model beats GARCH(1,1) on "
         f"{len(better_vol)} of {len(interval)} tickers"
         f"{' (' + ', '.join(better_vol) + ')' if better_vol else ''}.",
-        f"- Next-day directional accuracy of the median: {min(directions):.1%} to "
-        f"{max(directions):.1%}; above the share of up days (what 'always up' scores) on "
-        f"{len(above_up)} of {len(model)} tickers"
-        f"{' (' + ', '.join(above_up) + ')' if above_up else ''}.",
+        (
+            f"- Next-day directional accuracy of the median: {min(directions):.1%} to "
+            f"{max(directions):.1%}; above the share of up days (what 'always up' scores) on "
+            f"{len(above_up)} of {len(directed)} tickers"
+            f"{' (' + ', '.join(above_up) + ')' if above_up else ''}."
+            if directions
+            else "- The next-day median is persistence (its shrinkage is 0: the network's "
+            "correction did not beat the random walk on the validation period), so it has no "
+            "direction."
+        ),
     ]
     return "\n".join(lines)
 
@@ -187,6 +207,30 @@ def write(report_dir, run, config, data, windows, tables, figures_data, predicte
                 "",
             ]
             if "calibration" in tables
+            else []
+        ),
+        "## What the validation period corrects",
+        "",
+        markdown_table(*tables["corrections"]),
+        "",
+        "Fitted on the validation period after training (`apps/stocks/calibration.py`), in "
+        "units of the scaled log return (the return over h days divided by the training "
+        "part's daily deviation times sqrt(h)). Shrinkage: the share of the network's "
+        "correction to the random walk that the median keeps; 0 unless it beat persistence "
+        "on the validation period by more than twice its standard error. Offsets: "
+        "conformalised quantile regression (Romano, Patterson & Candes 2019), added to each "
+        "side of the interval (negative narrows it).",
+        "",
+        *(
+            [
+                markdown_table(*tables["calibration_choice"]),
+                "",
+                "Each half of the validation period (by date) calibrates the other: the "
+                f"tickers' coverage against {level:.0%} and the interval score, for each "
+                f"way to calibrate. This run uses `{config.model.calibration}`.",
+                "",
+            ]
+            if "calibration_choice" in tables
             else []
         ),
         "![error by horizon](error_by_horizon.png)",
