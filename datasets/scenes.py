@@ -9,9 +9,13 @@ combinations never seen in training, so the data is built for that:
   fixed grammar, and the scene's layout decides the order. A model that sees
   the image perfectly can reach BLEU 1.0;
 - five colour-shape pairs (`HELD_OUT`: red triangle, green circle, blue
-  diamond, purple square, orange triangle) never appear in train; every
-  validation and test scene holds at least one of them. Every colour, shape,
-  size and word still appears in train, in the 19 other pairs.
+  diamond, purple square, orange triangle) never appear in train nor in
+  validation; every test scene holds at least one of them. Four others
+  (`VALIDATION_HELD_OUT`: red circle, green triangle, blue square, yellow
+  diamond) never appear in train nor in test's required slot; every
+  validation scene holds at least one of them. Every colour, shape, size and
+  word still appears in train, in the 15 other pairs (each colour in at least
+  two, each shape in at least three).
 
 The grammar. A shape is named `a <size> <colour> <shape>`:
 
@@ -55,15 +59,17 @@ gives the same pixels.
 
 The splits (`scene_splits`), 8,000 / 500 / 1,000 scenes by default:
 
-- train: `generate_scenes(train, seed, held_out="exclude")`, no held-out pair;
-- validation: `generate_scenes(validation, seed + 1, held_out="require")`;
+- train: `generate_scenes(train, seed, held_out="exclude")`, no held-out pair
+  of either kind;
+- validation: `generate_scenes(validation, seed + 1, held_out="validation")`;
 - test: `generate_scenes(test, seed + 2, held_out="require")`.
 
-Validation is drawn like test, with another seed: model selection (early
-stopping, checkpoints) sees held-out pairs, so a validation score is not a
-blind estimate of the test score; the test scenes themselves are never seen.
-In a held-out scene one shape (chosen at random) takes a held-out pair, the
-others any of the 24 pairs. The number of shapes is 1, 2 or 3 with equal
+Validation is drawn like test, with another seed and its own held-out pairs:
+model selection (early stopping, checkpoints, every choice made on
+validation) is measured on compositions never seen in training, and never
+sees a test pair. In a test scene one shape (chosen at random) takes a pair
+of `HELD_OUT`, the others any of the 24 pairs; in a validation scene one
+takes a pair of `VALIDATION_HELD_OUT`, the others any pair but `HELD_OUT`'s. The number of shapes is 1, 2 or 3 with equal
 chances, a row or a column likewise, and sizes are drawn independently.
 
 `write_scenes` writes the images as PNG files with `captions.json` under
@@ -101,6 +107,8 @@ __all__ = [
     "COLOURS",
     "DataError",
     "HELD_OUT",
+    "UNSEEN",
+    "VALIDATION_HELD_OUT",
     "RGB",
     "SHAPES",
     "SIZES",
@@ -124,8 +132,8 @@ logger = logging.getLogger(__name__)
 SHAPES = ("circle", "square", "triangle", "diamond")
 COLOURS = ("red", "green", "blue", "yellow", "purple", "orange")
 SIZES = ("small", "large")
-# (colour, shape) pairs never in train; every colour and every shape is still
-# in train in other pairs (yellow is held out with none).
+# (colour, shape) pairs never in train, required in every test scene and never
+# in a validation scene.
 HELD_OUT = (
     ("red", "triangle"),
     ("green", "circle"),
@@ -133,6 +141,15 @@ HELD_OUT = (
     ("purple", "square"),
     ("orange", "triangle"),
 )
+# Pairs never in train, required in every validation scene: model selection's
+# own unseen compositions. Every colour and shape is still in train in others.
+VALIDATION_HELD_OUT = (
+    ("red", "circle"),
+    ("green", "triangle"),
+    ("blue", "square"),
+    ("yellow", "diamond"),
+)
+UNSEEN = HELD_OUT + VALIDATION_HELD_OUT  # every pair that training never shows
 RELATIONS = {"row": "left of", "column": "above"}
 VOCABULARY = ("a", *SIZES, *COLOURS, *SHAPES, "above", "left", "of")
 
@@ -156,15 +173,15 @@ TINT = 10.0  # each channel's offset from the grey, at most
 SUPERSAMPLE = 4
 
 # Bump when the pictures or the scenes drawn for a seed change: written sets are then rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 FILES_FORMAT = 1
 SPLIT_SEED = 1234
 SPLIT_SIZES = {"train": 8000, "validation": 500, "test": 1000}
 MAX_OBJECTS = 3
 
-_HELD = frozenset(HELD_OUT)
 _PAIRS = tuple((c, s) for c in COLOURS for s in SHAPES)
-_ALLOWED = tuple(p for p in _PAIRS if p not in _HELD)
+_ALLOWED = tuple(p for p in _PAIRS if p not in frozenset(UNSEEN))
+_NOT_TEST = tuple(p for p in _PAIRS if p not in frozenset(HELD_OUT))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,6 +364,9 @@ def _place_line(rng: np.random.Generator, radii: list[float]) -> list[tuple[floa
 def _scene(rng: np.random.Generator, n: int, held_out: str) -> Scene:
     if held_out == "exclude":
         pairs = [_ALLOWED[i] for i in rng.integers(len(_ALLOWED), size=n)]
+    elif held_out == "validation":
+        pairs = [_NOT_TEST[i] for i in rng.integers(len(_NOT_TEST), size=n)]
+        pairs[rng.integers(n)] = VALIDATION_HELD_OUT[rng.integers(len(VALIDATION_HELD_OUT))]
     else:
         pairs = [_PAIRS[i] for i in rng.integers(len(_PAIRS), size=n)]
         pairs[rng.integers(n)] = HELD_OUT[rng.integers(len(HELD_OUT))]
@@ -373,13 +393,15 @@ def generate_scenes(
     Args:
         n: how many.
         seed: the random generator's seed.
-        held_out: `"exclude"`: no shape takes a pair of `HELD_OUT`;
-            `"require"`: one shape of each scene takes one, the others any pair.
+        held_out: `"exclude"`: no shape takes a pair of `UNSEEN`;
+            `"require"`: one shape of each scene takes a pair of `HELD_OUT`,
+            the others any pair; `"validation"`: one takes a pair of
+            `VALIDATION_HELD_OUT`, the others any pair but `HELD_OUT`'s.
         max_objects: 1, 2 or 3; each scene has 1 to `max_objects` shapes,
             with equal chances.
     """
-    if held_out not in ("exclude", "require"):
-        raise ValueError(f"held_out={held_out!r}; expected 'exclude' or 'require'")
+    if held_out not in ("exclude", "require", "validation"):
+        raise ValueError(f"held_out={held_out!r}; expected 'exclude', 'require' or 'validation'")
     if not 1 <= max_objects <= MAX_OBJECTS:
         raise ValueError(f"max_objects={max_objects}; expected 1 to {MAX_OBJECTS}")
     rng = np.random.default_rng(seed)
@@ -393,11 +415,11 @@ def scene_splits(
     test: int = SPLIT_SIZES["test"],
     seed: int = SPLIT_SEED,
 ) -> dict[str, list[Scene]]:
-    """Train without held-out pairs (seed `seed`); validation (`seed + 1`) and
-    test (`seed + 2`) with at least one in every scene."""
+    """Train without held-out pairs (seed `seed`); validation (`seed + 1`) with one
+    of its own in every scene, test (`seed + 2`) with one of `HELD_OUT`."""
     return {
         "train": generate_scenes(train, seed, "exclude"),
-        "validation": generate_scenes(validation, seed + 1, "require"),
+        "validation": generate_scenes(validation, seed + 1, "validation"),
         "test": generate_scenes(test, seed + 2, "require"),
     }
 
@@ -429,6 +451,7 @@ def _settings(image_size: int, sizes: dict) -> dict:
         **counts,
         "max_objects": MAX_OBJECTS,
         "held_out": [f"{colour} {shape}" for colour, shape in HELD_OUT],
+        "validation_held_out": [f"{colour} {shape}" for colour, shape in VALIDATION_HELD_OUT],
     }
 
 
@@ -569,10 +592,12 @@ def load_scenes(
     scenes = read_scenes(directory)
     seed = settings["seed"]
     held = ", ".join(f"{colour} {shape}" for colour, shape in HELD_OUT)
+    held_validation = ", ".join(f"{colour} {shape}" for colour, shape in VALIDATION_HELD_OUT)
     notes = [
-        f"held out of train: {held}; every validation and test scene has at least one",
-        f"validation is drawn like test (seeds: train {seed}, validation {seed + 1}, "
-        f"test {seed + 2}), so model selection sees held-out pairs",
+        f"held out of train and validation, one in every test scene: {held}",
+        f"held out of train, one in every validation scene: {held_validation} (seeds: "
+        f"train {seed}, validation {seed + 1}, test {seed + 2}), so model selection never "
+        "sees a test pair",
     ]
     unused = missing_words(scene for _, scene in scenes["train"])
     if unused:

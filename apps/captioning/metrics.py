@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from apps.common.decoder import reference_streams
 from apps.common.text import detokenize, normalize, tokenize
-from datasets.scenes import HELD_OUT, SHAPES
+from datasets.scenes import SHAPES, UNSEEN
 
 
 def bleu_scores(hypotheses, refs, lowercase=True):
@@ -73,9 +73,10 @@ def pairs_named(captions, refs):
     """`{search: {"held-out": (rate, shapes), "seen": (rate, shapes)}}`: the share
     of the shapes of the reference captions, taken in caption order, whose colour
     and shape the caption names right, for colour-shape pairs held out of
-    training and for the others. A caption naming another number of shapes gets
-    none of its shapes right."""
-    held_out = {" ".join(pair) for pair in HELD_OUT}
+    training (`datasets.scenes.UNSEEN`: test's and validation's) and for the
+    others. A caption naming another number of shapes gets none of its shapes
+    right."""
+    held_out = {" ".join(pair) for pair in UNSEEN}
     out = {}
     for method, texts in captions.items():
         hits = collections.Counter()

@@ -19,12 +19,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     `<repo>/data`, in `captioning/scenes-64/`), and this builder reads those
     files, so `tfds.load` and `datasets.scenes.load_scenes` always hold the
     same images in the same splits. Train holds no pair of
-    `datasets.scenes.HELD_OUT`; every validation and test scene holds at least
-    one.
+    `datasets.scenes.UNSEEN`; every test scene holds a pair of `HELD_OUT`,
+    every validation scene one of `VALIDATION_HELD_OUT` and none of `HELD_OUT`.
     """
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release (scene generator version 1)."}
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release (scene generator version 1).",
+        "2.0.0": "Validation's own held-out pairs (scene generator version 2).",
+    }
     # See datasets/sentiment_tweets: TFDS 4.9.10 cannot locate a builder's file
     # without `importlib_resources` on newer Pythons (tensorflow/datasets#11212).
     code_path = epath.Path(__file__)

@@ -17,6 +17,7 @@ from datasets.scenes import (
     RGB,
     SHAPES,
     SIZES,
+    VALIDATION_HELD_OUT,
     VOCABULARY,
     Scene,
     SceneObject,
@@ -69,9 +70,11 @@ def pairs_of(scene):
 def test_constants():
     assert len(SHAPES) == 4 and len(COLOURS) == 6 and SIZES == ("small", "large")
     assert len(HELD_OUT) == 5 and len(set(HELD_OUT)) == 5
-    # Every colour and every shape stays in train in other pairs.
-    allowed = set(itertools.product(COLOURS, SHAPES)) - set(HELD_OUT)
-    assert {c for c, _ in allowed} == set(COLOURS) and {s for _, s in allowed} == set(SHAPES)
+    assert len(VALIDATION_HELD_OUT) == 4 and not set(HELD_OUT) & set(VALIDATION_HELD_OUT)
+    # Every colour stays in train in two other pairs, every shape in three.
+    allowed = set(itertools.product(COLOURS, SHAPES)) - set(HELD_OUT) - set(VALIDATION_HELD_OUT)
+    assert min(sum(c == colour for c, _ in allowed) for colour in COLOURS) == 2
+    assert min(sum(s == shape for _, s in allowed) for shape in SHAPES) == 3
     assert len(VOCABULARY) == len(set(VOCABULARY)) == 16
     assert scenes.RADIUS["large"] / scenes.RADIUS["small"] >= 1.8
     # Colours well apart in RGB.
@@ -145,13 +148,16 @@ def test_captions_parse_back_to_the_shapes(splits):
 
 def test_held_out_pairs_only_in_validation_and_test(splits):
     assert {name: len(v) for name, v in splits.items()} == scenes.SPLIT_SIZES
-    held = set(HELD_OUT)
+    held, own = set(HELD_OUT), set(VALIDATION_HELD_OUT)
     train_pairs = set().union(*map(pairs_of, splits["train"]))
-    assert not train_pairs & held
-    assert train_pairs == set(itertools.product(COLOURS, SHAPES)) - held
-    for name in ("validation", "test"):
-        assert all(pairs_of(scene) & held for scene in splits[name]), name
-        assert set().union(*map(pairs_of, splits[name])) >= held
+    assert not train_pairs & (held | own)
+    assert train_pairs == set(itertools.product(COLOURS, SHAPES)) - held - own
+    # Test: a test pair in every scene; validation: one of its own, never a test pair.
+    assert all(pairs_of(scene) & held for scene in splits["test"])
+    assert set().union(*map(pairs_of, splits["test"])) >= held
+    assert all(pairs_of(scene) & own for scene in splits["validation"])
+    validation_pairs = set().union(*map(pairs_of, splits["validation"]))
+    assert validation_pairs >= own and not validation_pairs & held
     assert scenes.missing_words(splits["train"]) == []
     # Validation and test are drawn with different seeds.
     assert not {s.objects for s in splits["validation"]} & {s.objects for s in splits["test"]}
@@ -274,8 +280,8 @@ def test_load_scenes(data_root):
     assert all(len(e.captions) == 1 and e.image.is_file() for e in data.train)
     assert data.split_path is None
     assert "generated scenes" in data.source and "10 images of 64x64" in data.source
-    assert any("held out of train: red triangle" in note for note in data.notes)
-    assert any("validation is drawn like test" in note for note in data.notes)
+    assert any("one in every test scene: red triangle" in note for note in data.notes)
+    assert any("one in every validation scene: red circle" in note for note in data.notes)
     tiny = load_scenes(train=1, validation=1, test=1)
     assert any(note.startswith("words no train caption uses:") for note in tiny.notes)
 

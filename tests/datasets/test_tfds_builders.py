@@ -224,7 +224,12 @@ def _check_scenes(builder, splits, prepared):
     objects = builder.info.features["objects"]
     assert objects["shape"].names == list(scenes.SHAPES)
     assert objects["colour"].names == list(scenes.COLOURS)
-    held = set(scenes.HELD_OUT)
+    held = {
+        "train": set(),
+        "validation": set(scenes.VALIDATION_HELD_OUT),
+        "test": set(scenes.HELD_OUT),
+    }
+    never = {"train": set(scenes.UNSEEN), "validation": set(scenes.HELD_OUT), "test": set()}
     for name, ds in splits.items():
         for example in tfds.as_numpy(ds):
             assert example["image"].shape == (64, 64, 3) and example["image"].dtype == np.uint8
@@ -236,8 +241,9 @@ def _check_scenes(builder, splits, prepared):
             assert caption.replace(" left of ", " ").replace(" above ", " ") == words
             assert example["objects"]["x"].dtype == np.float32
             assert np.all((example["objects"]["x"] > 0) & (example["objects"]["x"] < 1))
-            has_held = bool(set(zip(colours, shapes)) & held)
-            assert has_held == (name != "train")
+            pairs = set(zip(colours, shapes))
+            assert not pairs & never[name]
+            assert bool(pairs & held[name]) == (name != "train")
 
 
 SCENE_CAPTIONS = Case(
