@@ -64,7 +64,16 @@ add_evaluate_command(
             type=click.IntRange(min=0),
             default=0,
             help="Score only the first N test images (0 = all).",
-        )
+        ),
+        click.option(
+            "--split",
+            "split_name",
+            type=click.Choice(["test", "validation"]),
+            default="test",
+            show_default=True,
+            help="The split scored: validation for choices between variants (its held-out "
+            "pairs are its own), test once, at the end.",
+        ),
     ],
 )
 

@@ -83,6 +83,11 @@ class ModelConfig:
     word_dropout: In training, the share of the decoder's input words
         replaced by `[UNK]`, so that each word must come from the image:
         it is what lets the model name colour-shape pairs it never saw.
+    factored_output: With the factored encoder on the scenes: colour words
+        are predicted from the attended colour channels alone, size and shape
+        words from the form channels alone, and the state only decides which
+        kind of word comes next (`ShowAttendTell`'s output groups), so no
+        word can lean on the one before it.
     """
 
     encoder: str = "cnn"
@@ -97,6 +102,7 @@ class ModelConfig:
     doubly_stochastic: float = 1.0
     dropout: float = 0.1
     word_dropout: float = 0.0
+    factored_output: bool = False
 
     def __post_init__(self):
         check(self.cell in CELLS, f"Expected cell in {set(CELLS)}. Received: {self.cell!r}")
@@ -166,10 +172,16 @@ def check_config(config):
     after each `--set`, and refuse a valid config reached through an invalid one).
 
     Raises:
-        ValueError: a MobileNetV2 encoder without weights, or an image size
-            the encoder cannot halve down to a whole grid.
+        ValueError: a MobileNetV2 encoder without weights, an image size the
+            encoder cannot halve down to a whole grid, or a factored output
+            without the factored encoder.
     """
     size, m = config.data.image_size, config.model
+    check(
+        not m.factored_output or m.encoder == "factored",
+        "model.factored_output reads the factored encoder's colour and form channels: "
+        f"set model.encoder=factored. Received: encoder={m.encoder!r}",
+    )
     if m.encoder in ("cnn", "factored"):
         stages = len(m.cnn_filters)
         check(

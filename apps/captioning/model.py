@@ -21,6 +21,7 @@ from seqlib.models import ShowAttendTell
 
 # MobileNetV2's last layer of stride 16: a 6 x 6 grid of 576 features at 96 px.
 BACKBONE_LAYER = "block_13_expand_relu"
+COLOUR_CHANNELS = 32  # the factored encoder's colour features come first, then form's
 
 
 # -- images -------------------------------------------------------------------
@@ -93,7 +94,9 @@ def _factored(m, image_size):
     cell = 2 ** len(m.cnn_filters)
     colour = keras.layers.Rescaling(2.0, offset=-1.0, name="to_signed")(images)
     for i in range(2):
-        colour = keras.layers.Conv2D(32, 1, activation="relu", name=f"colour{i + 1}")(colour)
+        colour = keras.layers.Conv2D(COLOUR_CHANNELS, 1, activation="relu", name=f"colour{i + 1}")(
+            colour
+        )
     colour = keras.layers.AveragePooling2D(cell, name="colour_per_cell")(colour)
     form = FigureGround(name="figure_ground")(images)
     for layer in _cnn_stages(m.cnn_filters, prefix="form_"):
@@ -161,8 +164,31 @@ def grid_size(config):
     return side, side
 
 
-def build_model(config, vocabulary_size):
-    """The `ShowAttendTell` of `config.model` over `build_encoder`'s grid."""
+def output_groups(config, vocabulary):
+    """`ShowAttendTell`'s output groups for `model.factored_output`: the scenes'
+    colour words read the factored encoder's colour channels only, their size and
+    shape words its form channels only (words missing from the vocabulary are
+    left out); None when it is off."""
+    if not config.model.factored_output:
+        return None
+    from datasets.scenes import COLOURS, SHAPES, SIZES
+
+    form = [COLOUR_CHANNELS, COLOUR_CHANNELS + config.model.cnn_filters[-1]]
+    groups = []
+    for words, channels in (
+        (SIZES, form),
+        (COLOURS, [0, COLOUR_CHANNELS]),
+        (SHAPES, form),
+    ):
+        tokens = [vocabulary.index[w] for w in words if w in vocabulary.index]
+        if tokens:
+            groups.append({"tokens": tokens, "features": channels})
+    return groups
+
+
+def build_model(config, vocabulary_size, groups=None):
+    """The `ShowAttendTell` of `config.model` over `build_encoder`'s grid, with the
+    output groups `groups` (`output_groups`)."""
     m = config.model
     return ShowAttendTell(
         vocab_size=vocabulary_size,
@@ -181,6 +207,7 @@ def build_model(config, vocabulary_size):
         pad_id=PAD,
         unk_id=UNK,
         seed=config.train.seed,
+        output_groups=groups,
         name="show_attend_tell",
     )
 

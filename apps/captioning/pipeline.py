@@ -33,6 +33,7 @@ from apps.captioning.model import (
     build_variables,
     check_backbone,
     grid_size,
+    output_groups,
 )
 from apps.captioning.serving import Captioner, caption_images
 from apps.common import run as common_run
@@ -51,7 +52,8 @@ class Run(common_run.Run):
 
     def build_model(self):
         config = self.config()
-        model = build_model(config, self.vocabulary().size)
+        vocabulary = self.vocabulary()
+        model = build_model(config, vocabulary.size, output_groups(config, vocabulary))
         return build_variables(model, config.data.image_size)
 
     def captioner(self, decode=None):
@@ -147,7 +149,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto", skip_bad=Fal
     validation = validation_batches(val_paths, val_targets, size, batch_size)
 
     return run_training(
-        lambda: build_model(config, vocabulary.size),
+        lambda: build_model(config, vocabulary.size, output_groups(config, vocabulary)),
         train_data,
         config.train,
         run.path,
@@ -164,11 +166,13 @@ def train(config, run_dir, data=None, resume=False, verbose="auto", skip_bad=Fal
     )
 
 
-def evaluate(run_dir, report_dir, data=None, say=print, limit=0):
+def evaluate(run_dir, report_dir, data=None, say=print, limit=0, split_name="test"):
     """Scores the run (greedy and beam) and the most-frequent-caption baseline
     on the test split of the run's data (or of the folder `data`) with
     sacreBLEU's BLEU-1..4 and the exact-match rate; `limit` > 0 scores the
-    first test images only. Writes the report; returns the results."""
+    first images only; `split_name="validation"` scores the validation split
+    instead (for choices between variants). Writes the report; returns the
+    results."""
     started = time.time()
     run = Run(pathlib.Path(run_dir))
     if not run.exists():
@@ -180,12 +184,14 @@ def evaluate(run_dir, report_dir, data=None, say=print, limit=0):
     data = data if data else run.data_file()
     split = load_data(config, data, record.get("skip_bad", False))
     lowercase = config.data.lowercase
-    test = split.test[:limit] if limit else split.test
+    test = getattr(split, split_name)
+    test = test[:limit] if limit else test
     refs = [list(e.captions) for e in test]
     images = read_images([e.image for e in test])
     results = {
         "data": split.source,
         "scenes": not data,
+        "split": split_name,
         "test_images": len(test),
         "test_captions": sum(len(r) for r in refs),
         "systems": [],
@@ -208,7 +214,7 @@ def evaluate(run_dir, report_dir, data=None, say=print, limit=0):
         captioner,
         images,
         config.decode,
-        lambda method: say(f"{name}: {method} search on {len(images):,} test images ..."),
+        lambda method: say(f"{name}: {method} search on {len(images):,} {split_name} images ..."),
     )
     for method, (label, texts, speed, _) in searches.items():
         captions[method] = texts

@@ -192,11 +192,13 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
         else "loss and cross-entropy per token",
     )
     systems = results["systems"]
+    split = results.get("split", "test")
     test_note = (
-        "Test split: generated scenes, each holding at least one colour-shape pair never "
-        "seen in training (held-out compositions); one exact caption per image."
+        f"{split.capitalize()} split: generated scenes, each holding at least one "
+        f"colour-shape pair never seen in training (held-out compositions, the {split} "
+        "split's own); one exact caption per image."
         if results["scenes"]
-        else "Every caption of a test image is a reference."
+        else f"Every caption of a {split} image is a reference."
     )
     encoder = {
         "cnn": f"a CNN of {len(m.cnn_filters)} stages {m.cnn_filters}",
@@ -209,7 +211,7 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
         "# Image captioning: Show, Attend and Tell",
         "",
         f"Commit `{git_commit()}`, run `{run.path}`. Data: {results['data']}. {test_note} "
-        f"{results['test_images']:,} test images, {results['test_captions']:,} reference "
+        f"{results['test_images']:,} {split} images, {results['test_captions']:,} reference "
         "captions.",
         "",
         summary(results),
@@ -224,7 +226,8 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
         f"{'gated ' if m.gate else ''}Bahdanau attention of {m.attention_units} units) and a "
         f"{m.cell.upper()} decoder of {m.units} units with {m.embedding_dim}-dimensional "
         f"word embeddings; doubly stochastic regulariser lambda = {m.doubly_stochastic:g}; "
-        f"dropout {m.dropout}; word dropout {m.word_dropout:g}. Trained {t.epochs} epochs, batch {t.batch_size}, "
+        f"dropout {m.dropout}; word dropout {m.word_dropout:g}"
+        f"{'; colour, size and shape words from their own channels (factored output)' if m.factored_output else ''}. Trained {t.epochs} epochs, batch {t.batch_size}, "
         f"{t.optimizer} at {t.learning_rate:g} ({t.lr_schedule}), label smoothing "
         f"{t.label_smoothing}, on captions of at most {config.data.max_tokens} tokens. "
         f"Beam search: width {d.beam_width}, GNMT length penalty {d.length_penalty:g}, at "

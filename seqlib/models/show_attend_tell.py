@@ -1,4 +1,5 @@
 import keras
+import numpy as np
 from keras import ops
 
 from seqlib.attention.bahdanau_attention import BahdanauAttention
@@ -36,6 +37,24 @@ class ShowAttendTell(keras.Model):
     over `t` runs over the target's real tokens): it asks the decoder to look
     at every part of the image about once over the whole caption.
 
+    Factored output (`output_groups`). With the single softmax above, every
+    word can lean on everything: the previous word, the state and the whole
+    context. Trained on scenes where red is never a triangle, "red" then
+    predicts "not triangle" whatever the image shows. Output groups take that
+    shortcut away: each group is a set of words (say the colour words) and a
+    slice of the feature channels (say the encoder's colour channels), and
+
+    ```
+    p(group_t)        = softmax(W_g deep_t)            # which kind of word: grammar
+    p(y_t | group g)  = softmax(W_g' c_t[slice_g])     # which word: the image alone
+    p(y_t | the rest) = softmax over the other words of W_o deep_t
+    ```
+
+    where `c_t = sum_i alpha_ti a_i` is the context before the gate, so a
+    group's word is chosen from its slice of the attended features and nothing
+    else; the words before it only decide *that* a colour comes next,
+    and where to look. The logits returned are then log-probabilities.
+
     Token ids: `pad_id` pads targets; `target_in` starts with `start_id`.
 
     Args:
@@ -56,6 +75,9 @@ class ShowAttendTell(keras.Model):
             from the image rather than from the words before it (Bowman et al.,
             2016): it helps with compositions never seen in training, where
             the language model alone would refuse the right word.
+        output_groups: None, or a list of `{"tokens": [ids], "features": [start,
+            stop]}`: disjoint sets of token ids, each predicted from channels
+            `start:stop` of the attended features only (see above).
         start_id, end_id, pad_id: ints. Special target ids.
         unk_id: int. The unknown word's id; needed when `word_dropout > 0`.
         seed: int. Seeds the word dropout.
@@ -98,6 +120,7 @@ class ShowAttendTell(keras.Model):
         pad_id=0,
         unk_id=None,
         seed=None,
+        output_groups=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -125,6 +148,19 @@ class ShowAttendTell(keras.Model):
         self.unk_id = unk_id
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed) if word_dropout else None
+        self.output_groups = _check_groups(output_groups, vocab_size)
+        if self.output_groups:
+            grouped = [t for group in self.output_groups for t in group["tokens"]]
+            # (V,) 1 for the words of no group; (n_g, V) one-hot rows placing group g's words.
+            self._rest = np.isin(np.arange(vocab_size), grouped).astype("float32") == 0
+            self._placements = [
+                np.eye(vocab_size, dtype="float32")[group["tokens"]] for group in self.output_groups
+            ]
+            self.group_gate = keras.layers.Dense(1 + len(self.output_groups), name="group_gate")
+            self.group_heads = [
+                keras.layers.Dense(len(group["tokens"]), name=f"group_{i}")
+                for i, group in enumerate(self.output_groups)
+            ]
 
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")
         self.cell = CELLS[cell](units, name="decoder_cell")
@@ -189,6 +225,16 @@ class ShowAttendTell(keras.Model):
         self.state_to_output.build((None, self.units))
         self.context_to_output.build((None, feature_dim))
         self.output_projection.build((None, self.embedding_dim))
+        if self.output_groups:
+            self.group_gate.build((None, self.embedding_dim))
+            for group, head in zip(self.output_groups, self.group_heads):
+                start, stop = group["features"]
+                if stop > feature_dim:
+                    raise ValueError(
+                        f"An output group reads feature channels {start}:{stop}; the "
+                        f"encoder gives {feature_dim}."
+                    )
+                head.build((None, stop - start))
 
     # -- decoder --------------------------------------------------------------
 
@@ -198,14 +244,33 @@ class ShowAttendTell(keras.Model):
         context, alpha = self.attention(
             h, state["memory"], precomputed_key=state["keys"], training=training
         )
+        attended = context  # (batch, C): what the output groups read, before the gate
         if self.gate:
             context = self.gate_layer(h) * context
         embedded = self.embedding(ids)  # (batch, emb)
         x = ops.concatenate([embedded, context], axis=-1)
         h, states = self.cell(x, list(state["states"]), training=training)
         deep = embedded + self.state_to_output(h) + self.context_to_output(context)
-        logits = self.output_projection(self.dropout_layer(deep, training=training))
+        deep = self.dropout_layer(deep, training=training)
+        logits = self.output_projection(deep)
+        if self.output_groups:
+            logits = self._grouped_log_probs(logits, deep, attended, training)
         return logits, dict(state, states=list(states)), alpha
+
+    def _grouped_log_probs(self, logits, deep, context, training):
+        """`(batch, V)` log-probabilities of the factored output (see the class docstring)."""
+        logits = ops.cast(logits, "float32")
+        rest = ops.convert_to_tensor(self._rest)
+        rest_log_probs = ops.log_softmax(ops.where(rest, logits, -1e9), axis=-1)
+        group_log_probs = ops.log_softmax(ops.cast(self.group_gate(deep), "float32"), axis=-1)
+        out = ops.where(rest, rest_log_probs + group_log_probs[:, :1], 0.0)
+        for g, (group, head) in enumerate(zip(self.output_groups, self.group_heads)):
+            start, stop = group["features"]
+            features = self.dropout_layer(context[:, start:stop], training=training)
+            words = ops.log_softmax(ops.cast(head(features), "float32"), axis=-1)
+            words = words + group_log_probs[:, g + 1 : g + 2]  # (batch, n_g)
+            out = out + ops.matmul(words, ops.convert_to_tensor(self._placements[g]))
+        return out
 
     def decoder_step(self, ids, state, time=None):
         """`step_fn` of `seqlib.decoding`: the logits of the token after `ids`."""
@@ -284,6 +349,7 @@ class ShowAttendTell(keras.Model):
                 "start_id": self.start_id,
                 "end_id": self.end_id,
                 "pad_id": self.pad_id,
+                "output_groups": self.output_groups,
             }
         )
         return config
@@ -293,3 +359,26 @@ class ShowAttendTell(keras.Model):
         config = dict(config)
         config["encoder"] = keras.saving.deserialize_keras_object(config.get("encoder"))
         return cls(**config)
+
+
+def _check_groups(groups, vocab_size):
+    """`output_groups` as plain lists, checked: non-empty, disjoint, in range."""
+    if not groups:
+        return None
+    out, seen = [], set()
+    for group in groups:
+        tokens = [int(t) for t in group["tokens"]]
+        start, stop = (int(x) for x in group["features"])
+        if not tokens or not 0 <= start < stop:
+            raise ValueError(
+                f"Expected an output group with tokens and features [start, stop), start < stop. "
+                f"Received: {group}"
+            )
+        if seen & set(tokens) or min(tokens) < 0 or max(tokens) >= vocab_size:
+            raise ValueError(
+                f"Expected output groups of disjoint token ids below vocab_size={vocab_size}. "
+                f"Received: {group}"
+            )
+        seen |= set(tokens)
+        out.append({"tokens": tokens, "features": [start, stop]})
+    return out

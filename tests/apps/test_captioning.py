@@ -184,10 +184,10 @@ def test_doubly_stochastic_switch_changes_the_training_loss():
 def test_pairs_named_splits_held_out_from_seen_pairs():
     from apps.captioning.metrics import pairs_named
 
-    refs = [["a small red triangle left of a large blue square"], ["a small green square"]]
+    refs = [["a small red triangle left of a large yellow square"], ["a small green square"]]
     named = pairs_named(
         {
-            "greedy": ["a small red diamond left of a large blue square", "a small green square"],
+            "greedy": ["a small red diamond left of a large yellow square", "a small green square"],
             "beam": ["a small red triangle", "a small green square"],  # one shape missing
         },
         refs,
@@ -355,7 +355,7 @@ def test_prepare_builds_tfds_only_for_the_builders_scenes(home, monkeypatch):
     )
     result = _invoke("prepare", *TINY)
     assert result.exit_code == 0, result.output
-    assert "TFDS: scene_captions 1.0.0 in tfds-dir" in result.output and built == [1]
+    assert "TFDS: scene_captions 2.0.0 in tfds-dir" in result.output and built == [1]
     result = _invoke("prepare", *TINY, "--set", "data.scenes=64,16,17")
     assert result.exit_code == 0 and "TFDS: not built" in result.output and built == [1]
 

@@ -122,3 +122,64 @@ def test_keras_file_round_trip_with_an_encoder(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(loaded((images, target_in)), expected, atol=1e-6)
+
+
+GROUPS = [{"tokens": [3, 4, 5], "features": [0, 2]}, {"tokens": [6, 7], "features": [2, 5]}]
+
+
+def test_output_groups_choose_their_words_from_their_channels_alone(tmp_path):
+    model = _model(positions=False, output_groups=GROUPS)
+    features, target_in = _batch()
+    log_probs = np.asarray(model((features, target_in)))  # (3, 6, VOCAB)
+    np.testing.assert_allclose(np.log(np.exp(log_probs).sum(-1)), 0.0, atol=1e-5)
+
+    def within(log_probs, tokens):
+        chosen = log_probs[..., tokens]
+        return chosen - np.log(np.exp(chosen).sum(-1, keepdims=True))
+
+    # Group 0's words given the group depend on channels 0:2 of the attended
+    # features only: the previous words and the other channels change nothing
+    # but where the decoder looks. With one grid cell, it always looks there.
+    one_cell = features[:, :1, :1]  # (3, 1, 1, 5)
+    other_words = target_in.copy()
+    other_words[:, 1:] = (target_in[:, 1:] + 5) % VOCAB
+    other_channels = one_cell.copy()
+    other_channels[..., 2:] = -one_cell[..., 2:]
+    reference = np.asarray(model((one_cell, target_in)))
+    for images, words in ((one_cell, other_words), (other_channels, target_in)):
+        changed = np.asarray(model((images, words)))
+        np.testing.assert_allclose(
+            within(changed, [3, 4, 5]), within(reference, [3, 4, 5]), atol=1e-5
+        )
+        assert not np.allclose(changed, reference, atol=1e-5)  # the grammar part moves
+    # Channels 0:2 do move group 0's words.
+    own_channels = one_cell.copy()
+    own_channels[..., :2] = -one_cell[..., :2]
+    changed = np.asarray(model((own_channels, target_in)))
+    assert not np.allclose(within(changed, [3, 4, 5]), within(reference, [3, 4, 5]), atol=1e-4)
+
+    path = tmp_path / "grouped.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.output_groups == GROUPS
+    np.testing.assert_allclose(np.asarray(loaded((features, target_in))), log_probs, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "groups, message",
+    [
+        ([{"tokens": [3, 4], "features": [0, 2]}, {"tokens": [4], "features": [2, 3]}], "disjoint"),
+        ([{"tokens": [3, VOCAB], "features": [0, 2]}], "below vocab_size"),
+        ([{"tokens": [], "features": [0, 2]}], "with tokens"),
+        ([{"tokens": [3], "features": [2, 2]}], "start < stop"),
+    ],
+)
+def test_bad_output_groups_are_refused(groups, message):
+    with pytest.raises(ValueError, match=message):
+        _model(output_groups=groups)
+
+
+def test_an_output_group_beyond_the_features_is_refused():
+    model = _model(positions=False, output_groups=[{"tokens": [3], "features": [0, 9]}])
+    with pytest.raises(ValueError, match="channels 0:9; the encoder gives 5"):
+        model(_batch())
