@@ -6,6 +6,7 @@ history, plus `vocabulary.json` and `data.json`), so later verbs rebuild
 exactly the model that was trained.
 """
 
+import dataclasses
 import pathlib
 import time
 
@@ -58,15 +59,22 @@ class Run(common_run.Run):
 
     def captioner(self, decode=None):
         """The in-graph `Captioner` of the trained model (`decode`: a
-        `DecodeConfig`, default the run's)."""
+        `DecodeConfig`, default the run's). A caption stops at the longest
+        training caption's length when that is shorter than `decode.max_length`:
+        on the scenes, the grammar's longest (16 words), so a decode that goes
+        wrong cannot run on."""
         model = self.load_model()  # first: a missing run is a one-line error
         config = self.config()
+        decode = decode or config.decode
+        longest = self.data().get("longest_caption")
+        if longest and longest < decode.max_length:
+            decode = dataclasses.replace(decode, max_length=int(longest))
         return Captioner(
             model,
             self.vocabulary(),
             config.data.image_size,
             grid_size(config),
-            decode or config.decode,
+            decode,
         )
 
 
@@ -138,7 +146,12 @@ def train(config, run_dir, data=None, resume=False, verbose="auto", skip_bad=Fal
             f"needs {batch_size} (lower train.batch_size or raise data.max_tokens)."
         )
     if not resuming:
-        run.save_data(data, skip_bad=bool(skip_bad))
+        longest = max(len(t) for t in caption_tokens(split.train, config) if t)
+        run.save_data(
+            data,
+            skip_bad=bool(skip_bad),
+            longest_caption=min(longest, config.data.max_tokens),
+        )
         run.save_vocabulary(vocabulary)
 
     say = print if verbose else (lambda *_: None)

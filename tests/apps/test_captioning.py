@@ -394,7 +394,11 @@ def test_a_flickr8k_folder_trains_through_data(home):
     result = _invoke(*args, "--skip-bad")
     assert result.exit_code == 0, result.output
     run = pipeline.Run(home / "flickr-run")
-    assert run.data() == {"data": str(folder.resolve()), "skip_bad": True}
+    record = run.data()
+    longest = record.pop("longest_caption")
+    assert record == {"data": str(folder.resolve()), "skip_bad": True}
+    # Captions stop at the longest training caption's length (below decode.max_length).
+    assert 1 <= longest < 20 and run.captioner().steps == longest + 1
     assert len((run.path / "history.csv").read_text().splitlines()) == 2
     tokens = run.vocabulary().tokens
     assert {"there", "is", ",", "."} <= set(tokens) and "There" not in tokens
