@@ -13,9 +13,11 @@ from apps.common.cli import (
     add_train_command,
     app_group,
     app_main,
+    config_options,
     data_option,
     model_options,
     user_errors,
+    workdir,
 )
 
 APP = App(name="captioning", presets=PRESETS)
@@ -41,6 +43,7 @@ cli = app_group(
     evaluate   BLEU-1..4 and exact match on the test split: greedy vs beam vs the
                most frequent caption -> reports/captioning/
     caption    caption image files; --show-attention draws where each word looked
+    seeds      train the preset with seeds 1, 2, 3, score each; mean and spread
     export     write a SavedModel for TensorFlow Serving -> models/captioning/<version>/
     """,
 )
@@ -111,5 +114,52 @@ def caption(images, beam, greedy, show_attention, model_path, server, preset):
 
 
 add_export_command(cli, APP)
+
+
+@cli.command()
+@config_options(APP)
+@click.option(
+    "--seed",
+    "seed_list",
+    type=int,
+    multiple=True,
+    default=(1, 2, 3),
+    show_default=True,
+    help="Train the preset with each of these seeds (train.seed).",
+)
+@click.option(
+    "--split",
+    "split_name",
+    type=click.Choice(["test", "validation"]),
+    default="test",
+    show_default=True,
+    help="The split each seed is scored on.",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: runs/captioning/seeds.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    help="Default: reports/captioning/seeds.",
+)
+@user_errors
+def seeds(preset, overrides, seed_list, split_name, runs_dir, report_dir):
+    """The preset trained with several seeds (finished runs are reused), each
+    scored; the table of each seed, the mean and the spread ->
+    reports/captioning/seeds/."""
+    report_dir = report_dir or workdir() / "reports" / "captioning" / "seeds"
+    APP.pipeline().seeds(
+        APP.config(preset, overrides),
+        seed_list,
+        runs_dir or APP.run_dir("seeds"),
+        report_dir,
+        split_name=split_name,
+        say=click.echo,
+    )
+    click.echo(f"report: {report_dir}/report.md")
+
 
 main = app_main(cli, APP)

@@ -301,3 +301,23 @@ def export(run_dir, models_dir):
             "vocabulary.json": run.vocabulary_path.read_text(encoding="utf-8"),
         },
     )
+
+
+def seeds(config, seed_list, runs_dir, report_dir, split_name="test", say=print):
+    """Trains `config` with each seed of `seed_list` in `runs_dir/seed-<seed>/` (a
+    finished run is reused, an interrupted one resumed), scores each on
+    `split_name` (its report in `report_dir/seed-<seed>/`) and writes
+    `report_dir/report.md`: each seed, the mean and the spread. Returns
+    `{seed: results}`."""
+    results = {}
+    for seed in seed_list:
+        seeded = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
+        run_dir = pathlib.Path(runs_dir) / f"seed-{seed}"
+        say(f"seed {seed}: training in {run_dir} ...")
+        train(seeded, run_dir, resume=True, verbose=0)
+        results[seed] = evaluate(
+            run_dir, pathlib.Path(report_dir) / f"seed-{seed}", say=say, split_name=split_name
+        )
+        say(report.seed_line(seed, results[seed]))
+    report.write_seeds(pathlib.Path(report_dir), config, split_name, results)
+    return results

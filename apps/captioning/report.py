@@ -271,3 +271,63 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
             show_attention(captioner, images[i], ids[k], report_dir / name)
             lines += [f"`{_escape(texts[k])}`", "", f"![]({name})", ""]
     write_report(report_dir, lines, config)
+
+
+SEED_COLUMNS = (
+    ("BLEU-4 greedy", lambda r: _system(r, "greedy")["bleu4"]),
+    ("BLEU-4 beam", lambda r: _system(r, "beam")["bleu4"]),
+    ("exact match (beam)", lambda r: _system(r, "beam")["exact_match"]),
+    ("held-out pairs named (beam)", lambda r: r["pairs_named"]["beam"]["held-out"][0]),
+    ("seen pairs named (beam)", lambda r: r["pairs_named"]["beam"]["seen"][0]),
+)
+
+
+def _system(results, method):
+    """The model's row of `results["systems"]` for `"greedy"` or `"beam"` search."""
+    return next(s for s in results["systems"][1:] if s["method"].startswith(method))
+
+
+def seed_line(seed, results):
+    """One line per seed, for the terminal."""
+    values = ", ".join(f"{name} {get(results):.3f}" for name, get in SEED_COLUMNS if _has(results))
+    return f"seed {seed}: {values}"
+
+
+def _has(results):
+    return "pairs_named" in results
+
+
+def seeds_table(results):
+    """`(header, rows)`: one row per seed, then the mean, the standard deviation
+    and the range over the seeds."""
+    columns = SEED_COLUMNS if all(_has(r) for r in results.values()) else SEED_COLUMNS[:3]
+    values = np.array([[get(r) for _, get in columns] for r in results.values()])
+    rows = [[f"seed {seed}", *(f"{v:.3f}" for v in row)] for seed, row in zip(results, values)]
+    rows.append(["**mean**", *(f"**{v:.3f}**" for v in values.mean(0))])
+    rows.append(["sd", *(f"{v:.3f}" for v in values.std(0, ddof=1 if len(values) > 1 else 0))])
+    rows.append(["range", *(f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(values.min(0), values.max(0)))])
+    return ["run", *(name for name, _ in columns)], rows
+
+
+def write_seeds(report_dir, config, split_name, results):
+    """`report_dir/report.md` and `metrics.json`: the seeds' table."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    header, rows = seeds_table(results)
+    (report_dir / "metrics.json").write_text(
+        json.dumps({str(seed): r for seed, r in results.items()}, indent=1, default=str) + "\n"
+    )
+    first = next(iter(results.values()))
+    lines = [
+        "# Image captioning across seeds",
+        "",
+        f"Commit `{git_commit()}`. The same config (below) trained with seeds "
+        f"{', '.join(str(s) for s in results)}; each scored on the {split_name} split "
+        f"({first['test_images']:,} images; the report of each seed is in `seed-<seed>/`). "
+        f"Model: {describe_variant(config)}.",
+        "",
+        markdown_table(header, rows),
+        "",
+        "sd: the sample standard deviation over the seeds.",
+        "",
+    ]
+    return write_report(report_dir, lines, config)

@@ -340,6 +340,30 @@ def test_every_verb_on_tiny_scenes(home, model_server):
     )
 
 
+def test_seeds_trains_each_seed_once_and_tables_the_spread(home):
+    """`seeds` on validation, with the factored output: one run per seed, reused by a
+    second call, and the table of each seed, the mean and the spread."""
+    args = ("seeds", "--seed", "1", "--seed", "2", "--split", "validation", *TINY)
+    args += ("--set", "train.epochs=1", "--set", "model.factored_output=true")
+    result = _invoke(*args)
+    assert result.exit_code == 0, result.output
+    runs = home / "runs" / "captioning" / "seeds"
+    histories = [(runs / f"seed-{s}" / "history.csv").read_text() for s in (1, 2)]
+    assert all(len(h.splitlines()) == 2 for h in histories)
+    assert json.loads((runs / "seed-1" / "config.json").read_text())["app"]["train"]["seed"] == 1
+    report = home / "reports" / "captioning" / "seeds"
+    text = (report / "report.md").read_text()
+    for row in ("| seed 1 |", "| seed 2 |", "| **mean** |", "| sd |", "| range |"):
+        assert row in text, row
+    assert "held-out pairs named (beam)" in text and "validation split (16 images" in text
+    metrics = json.loads((report / "seed-2" / "metrics.json").read_text())
+    assert metrics["split"] == "validation" and metrics["test_images"] == 16
+    # Finished runs are reused: nothing is trained again.
+    result = _invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert [(runs / f"seed-{s}" / "history.csv").read_text() for s in (1, 2)] == histories
+
+
 def test_prepare_builds_tfds_only_for_the_builders_scenes(home, monkeypatch):
     import datasets.scene_captions as scene_captions
 
