@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make gpu-check`: the whole GPU story in one call, under 10 minutes on one GPU.
 #
-#   1. the GPU-only tests (cuDNN against the loop, mixed precision on the device);
+#   1. the GPU-only tests (cuDNN against the loop, both directions of a
+#      Bidirectional in one cuDNN call, mixed precision on the device), and keras'
+#      own RNN tests against seqlib's classes on the device;
 #   2. `make bench` (seqlib against keras and torch, on the GPU);
 #   3. one short gpu-full epoch of every app, with mixed precision (XLA where the
 #      preset asks for it), each on a cut of its data so that the five fit the budget;
@@ -46,6 +48,8 @@ step() {  # step NAME SECONDS COMMAND...
 step "GPU-only tests" 90 "$PY" -m pytest -q -p no:xdist \
     tests/seqlib/test_layers_parity.py tests/seqlib/test_cudnn_layout.py \
     tests/seqlib/test_mixed_precision.py
+step "keras' RNN tests against seqlib" 150 "$PY" -m pytest -q -p no:xdist \
+    tests/seqlib/test_keras_suite.py
 step "make bench" 150 make --no-print-directory bench
 
 # One epoch of each gpu-full preset, on a cut of the data.

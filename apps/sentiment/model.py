@@ -32,7 +32,7 @@ import tensorflow as tf
 from keras import ops
 
 from seqlib.attention import AttentionPooling
-from seqlib.layers import SubwordEmbedding
+from seqlib.layers import Bidirectional, SubwordEmbedding
 from seqlib.models import recurrent_layer
 
 RATING_SCALE = 4.0  # ratings lie in [-4, 4]; the head predicts rating / 4
@@ -119,7 +119,7 @@ def build_model(config, vocabulary, embeddings=None):
         x = keras.layers.Add(name="word_plus_subwords")([x, subwords])
     x = keras.layers.SpatialDropout1D(model_config.dropout, name="word_dropout")(x)
     for i in range(model_config.layers):
-        x = keras.layers.Bidirectional(
+        x = Bidirectional(
             recurrent_layer(model_config.cell, model_config.units, return_sequences=True),
             name=f"bidirectional_{i}",
         )(x)  # (batch, T, 2U)

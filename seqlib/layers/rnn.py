@@ -1,5 +1,6 @@
 import keras
 import tensorflow as tf
+from keras import ops
 
 from seqlib.layers import bptt, cudnn
 from seqlib.layers.loop import recurrent_loop
@@ -37,12 +38,15 @@ class RNN(keras.layers.RNN):
 
     All paths give keras' results: masked steps keep the states and repeat the
     previous output (or zeros with `zero_output_for_mask`); `go_backwards`
-    returns outputs in processing order.
+    returns outputs in processing order; an integer or boolean input is cast to
+    the compute dtype first, as keras' ops promote it. Both directions of a
+    `seqlib.layers.Bidirectional` can run as one cuDNN call (`bidirectional.py`).
 
     Args:
         cell: A recurrent cell honouring the keras cell contract.
         use_cudnn: `"auto"` (cuDNN when eligible), `True` (raise if not eligible)
-            or `False`.
+            or `False`. keras' RNN has no such argument; seqlib's takes it because
+            it runs LSTM and GRU cells on cuDNN. `SimpleRNN`, like keras', has none.
         **kwargs: As in `keras.layers.RNN`.
 
     Example:
@@ -52,15 +56,30 @@ class RNN(keras.layers.RNN):
     (2, 7, 16)
     """
 
+    # Whether the layer takes `use_cudnn`: keras' LSTM and GRU do, its SimpleRNN
+    # does not (and keras' Bidirectional copies the attribute where it exists).
+    _has_use_cudnn = True
+
     def __init__(self, cell, use_cudnn="auto", **kwargs):
         if use_cudnn not in ("auto", True, False):
             raise ValueError(
                 f"Expected one of {{'auto', True, False}}. Received: use_cudnn={use_cudnn!r}"
             )
         super().__init__(cell, **kwargs)
-        self.use_cudnn = use_cudnn
+        if self._has_use_cudnn:
+            self.use_cudnn = use_cudnn
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if not keras.backend.is_float_dtype(sequences.dtype):
+            # keras' cells meet an integer (or boolean) input in keras.ops, which
+            # promote it to the weights' float type; seqlib's loops and cuDNN use
+            # TensorFlow ops, which do not. Cast it first, to the same dtype.
+            sequences = ops.cast(sequences, self.compute_dtype)
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
     def _use_cudnn_path(self):
+        if not self._has_use_cudnn:
+            return False
         eligible = cudnn.cudnn_compatible(self.cell) and not self.unroll and cudnn.gpu_available()
         if self.use_cudnn is True and not eligible:
             raise ValueError(
@@ -142,4 +161,7 @@ class RNN(keras.layers.RNN):
         return tf.cond(cudnn.is_right_padded(mask), fast, generic)
 
     def get_config(self):
-        return {**super().get_config(), "use_cudnn": self.use_cudnn}
+        config = super().get_config()
+        if self._has_use_cudnn:
+            config["use_cudnn"] = self.use_cudnn
+        return config

@@ -35,6 +35,7 @@ class SimpleRNN(CellLayer):
     """
 
     cell_class = SimpleRNNCell
+    _has_use_cudnn = False  # no cuDNN kernel, and no such argument in keras
 
     def __init__(
         self,
@@ -61,7 +62,9 @@ class SimpleRNN(CellLayer):
         unroll=False,
         **kwargs,
     ):
-        kwargs.pop("use_cudnn", None)  # there is no cuDNN SimpleRNN
+        # Accepted and ignored (earlier seqlib took it here), so code that builds any
+        # of the three layers with one set of arguments keeps working.
+        kwargs.pop("use_cudnn", None)
         cell_kwargs = dict(
             units=units,
             activation=activation,
@@ -86,12 +89,6 @@ class SimpleRNN(CellLayer):
             go_backwards=go_backwards,
             stateful=stateful,
             unroll=unroll,
-            use_cudnn=False,
             activity_regularizer=activity_regularizer,
             **kwargs,
         )
-
-    def get_config(self):
-        config = super().get_config()
-        del config["use_cudnn"]
-        return config

@@ -10,7 +10,7 @@ from the same seqlib layers with them.
   and the vocabulary as one directory; `load_encoder` reads it back as a
   `PretrainedEncoder`.
 - `transfer_encoder` copies an encoder into a task model: forward layer `i`
-  into `keras.layers.Bidirectional` layer `bidirectional_i`'s forward layer,
+  into `Bidirectional` (keras' or seqlib's) layer `bidirectional_i`'s forward layer,
   backward layer `i` into its backward layer, and the embedding row by row
   through the two vocabularies.
 
@@ -409,7 +409,7 @@ def transfer_encoder(encoder, model, vocabulary=None, embedding="embedding", lay
     ```
 
     where the model's recurrent layers are built like the encoder's:
-    `keras.layers.Bidirectional(recurrent_layer(cell, units, return_sequences=True),
+    `seqlib.layers.Bidirectional(recurrent_layer(cell, units, return_sequences=True),
     name=f"bidirectional_{i}")`. A stack of `Bidirectional` layers feeds both
     directions' outputs (`2 * units`) to the next layer, where the language
     model's stacks each feed their own (`units`): only layer 0 of a deeper

@@ -528,3 +528,99 @@ def test_cudnn_path_matches_the_loop(kind, go_backwards, mask):
         return lambda inputs: layer(inputs[0], mask=masks[mask])
 
     _assert_parity(call(loop), loop.trainable_weights, call(fast), fast.trainable_weights, [x])
+
+
+# ------------------------------------------- found by keras' own tests (test_keras_suite.py)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_integer_and_boolean_inputs_are_cast_as_keras_casts_them(kind):
+    ints = np.random.default_rng(0).integers(0, 4, size=(BATCH, TIME, INPUT))
+    keras_layer = _maker(keras.layers, kind)(return_sequences=True, return_state=True)
+    ours = _maker(seqlib.layers, kind)(return_sequences=True, return_state=True)
+    keras_layer(ints)
+    ours(ints)
+    _randomize(keras_layer)
+    ours.set_weights(keras_layer.get_weights())
+    for inputs in (ints, ints.astype("int32"), ints > 1):
+        expected = keras.tree.flatten(keras_layer(inputs, mask=MASK))
+        got = keras.tree.flatten(ours(inputs, mask=MASK))
+        assert [g.dtype for g in got] == [e.dtype for e in expected]
+        _assert_same(expected, got, f"outputs for {inputs.dtype} inputs")
+
+
+def test_integer_inputs_in_bidirectional_and_generic_rnn():
+    x = np.array([[[101, 202], [303, 404]]])  # keras' bidirectional_test.test_output_shape
+    for layer, shapes in (
+        (
+            keras.layers.Bidirectional(seqlib.layers.LSTM(2, return_state=True)),
+            [(1, 4)] + [(1, 2)] * 4,
+        ),
+        (seqlib.layers.Bidirectional(seqlib.layers.GRU(2), merge_mode=None), [(1, 2)] * 2),
+        (seqlib.layers.RNN(seqlib.cells.SimpleRNNCell(2)), [(1, 2)]),
+        (seqlib.layers.RNN(keras.layers.GRUCell(2)), [(1, 2)]),
+    ):
+        outputs = keras.tree.flatten(layer(x))
+        assert [tuple(out.shape) for out in outputs] == shapes
+        assert all(out.dtype == tf.float32 for out in outputs)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_use_cudnn_only_where_keras_has_it(kind):
+    keras_layer = _maker(keras.layers, kind)()
+    ours = _maker(seqlib.layers, kind)()
+    expected = hasattr(keras_layer, "use_cudnn")
+    assert hasattr(ours, "use_cudnn") is expected
+    assert ("use_cudnn" in ours.get_config()) is expected
+    # keras' Bidirectional copies the attribute to both directions where it exists.
+    wrapped = keras.layers.Bidirectional(ours)
+    assert hasattr(wrapped.forward_layer, "use_cudnn") is expected
+    assert hasattr(wrapped.backward_layer, "use_cudnn") is expected
+
+
+def test_simple_rnn_accepts_and_ignores_use_cudnn():
+    # Earlier seqlib took it, so code building any of the three layers from one
+    # set of arguments (seqlib.models.recurrent_layer) keeps working.
+    layer = seqlib.layers.SimpleRNN(UNITS, use_cudnn=False)
+    assert not hasattr(layer, "use_cudnn")
+    assert "use_cudnn" not in layer.get_config()
+    assert layer(_data()["x"]).shape == (BATCH, UNITS)
+
+
+def _bidirectional_mask(make, n_states, wrapper):
+    x, m = _seq(), _mask()
+    y = wrapper(make(return_sequences=True, return_state=True), merge_mode="ave")(x, mask=m)
+    return keras.Model([x, m], y), ["x", "mask"]
+
+
+@TRAINING
+@pytest.mark.parametrize("kind", KINDS)
+def test_seqlib_bidirectional_matches_keras_bidirectional(kind, training):
+    n_states = KINDS[kind][2]
+    keras_model, names = _bidirectional_mask(
+        _maker(keras.layers, kind), n_states, keras.layers.Bidirectional
+    )
+    ours_model, _ = _bidirectional_mask(
+        _maker(seqlib.layers, kind), n_states, seqlib.layers.Bidirectional
+    )
+    _randomize(keras_model)
+    _copy_weights(keras_model, ours_model)
+    data = _data()
+    _assert_parity(
+        _call(keras_model, training),
+        keras_model.trainable_weights,
+        _call(ours_model, training),
+        ours_model.trainable_weights,
+        [data[n] for n in names],
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_seqlib_bidirectional_config_round_trips(kind):
+    keras_layer = keras.layers.Bidirectional(_maker(keras.layers, kind)(), merge_mode="sum")
+    ours = seqlib.layers.Bidirectional(_maker(seqlib.layers, kind)(), merge_mode="sum")
+    assert set(ours.get_config()) == set(keras_layer.get_config())
+    rebuilt = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(ours))
+    assert type(rebuilt) is seqlib.layers.Bidirectional
+    assert type(rebuilt.forward_layer) is type(ours.forward_layer)
+    assert rebuilt.get_config() == ours.get_config()
