@@ -21,6 +21,12 @@ may carry constants such as encoder outputs and masks; beam search tiles it
 with `tile_to_beam` (batch-major) and gathers every tensor of it along the
 beam at every step.
 
+Greedy search, beam search and sampling take two repetition guards, applied
+to the logits of every step from what each sequence emitted so far
+(`guard_logits`): `repetition_penalty` (CTRL's penalty on every token already
+emitted; 1 is off) and `no_repeat_ngram_size` (no n-gram emitted twice; 0 is
+off). Off, the decoders run the same ops as without them.
+
 All decoders return a `DecodeResult(ids, lengths, scores)`. `ids` hold the
 emitted tokens, not the start token; `lengths` count the end token; a
 sequence that never emits `end_id` has length `max_length`. `end_id=None` (or
@@ -28,7 +34,7 @@ sequence that never emits `end_id` has length `max_length`. `end_id=None` (or
 """
 
 from seqlib.decoding.beam_search import beam_search, gnmt_length_penalty
-from seqlib.decoding.common import DecodeResult, tile_to_beam
+from seqlib.decoding.common import DecodeResult, guard_logits, tile_to_beam
 from seqlib.decoding.greedy import greedy_search
 from seqlib.decoding.sampling import filter_logits, sample
 
@@ -38,6 +44,7 @@ __all__ = [
     "filter_logits",
     "gnmt_length_penalty",
     "greedy_search",
+    "guard_logits",
     "sample",
     "tile_to_beam",
 ]

@@ -5,6 +5,9 @@ import tensorflow as tf
 from seqlib.decoding.common import (
     DecodeResult,
     check_beam_width,
+    check_guards,
+    guard_logits,
+    guarded_log_softmax,
     prepare_inputs,
     shape_invariants,
     tile_to_beam,
@@ -32,7 +35,15 @@ def gnmt_length_penalty(lengths, alpha):
 
 
 def beam_search(
-    step_fn, initial_state, start_ids, end_id, max_length, beam_width, length_penalty=0.0
+    step_fn,
+    initial_state,
+    start_ids,
+    end_id,
+    max_length,
+    beam_width,
+    length_penalty=0.0,
+    repetition_penalty=1.0,
+    no_repeat_ngram_size=0,
 ):
     """Beam search that keeps alive and finished hypotheses apart.
 
@@ -59,6 +70,12 @@ def beam_search(
     `initial_state` is tiled with `tile_to_beam`, and every state tensor is
     gathered along the beam at every step.
 
+    Two repetition guards change the logits of every hypothesis at every step,
+    from what that hypothesis emitted, before they are normalised
+    (`seqlib.decoding.guard_logits`): the search then ranks by the
+    log-probabilities of the guarded distribution. A hypothesis that completes
+    a blocked n-gram has log-probability `-inf` and is never kept.
+
     Args:
         step_fn: Callable `step_fn(ids, state, time) -> (logits, new_state)`,
             see `seqlib.decoding`; called with `batch * beam_width` rows.
@@ -72,6 +89,13 @@ def beam_search(
         length_penalty: float or scalar tensor, the `alpha` of the GNMT length
             penalty. 0 ranks by log-probability; about 0.6 favours longer
             outputs.
+        repetition_penalty: float > 0, or a scalar float tensor. The logit of
+            every token the hypothesis already emitted (the start token aside)
+            is divided by it when positive and multiplied by it when negative
+            (CTRL, Keskar et al. 2019). 1 is off.
+        no_repeat_ngram_size: int >= 0. An extension that would complete an
+            n-gram of this many tokens the hypothesis already emitted is never
+            made (fairseq, Hugging Face). 0 is off.
 
     Returns:
         A `DecodeResult`, best first along the beam: `ids` int32
@@ -96,6 +120,7 @@ def beam_search(
     ```
     """
     check_beam_width(beam_width)
+    guarded = check_guards(repetition_penalty, no_repeat_ngram_size)
     end_id, pad, start_ids, initial_state, max_length = prepare_inputs(
         initial_state, start_ids, end_id, max_length
     )
@@ -119,7 +144,12 @@ def beam_search(
 
     def body(time, ids, state, seq, log_probs, fin_seq, fin_scores, fin_lengths, done):
         logits, state = step_fn(ids, state, time)
-        step_log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))  # (batch * beam, vocab)
+        if guarded:
+            history = tf.reshape(seq, [batch * width, -1])  # (batch * beam, max_length)
+            logits = guard_logits(logits, history, time, repetition_penalty, no_repeat_ngram_size)
+            step_log_probs = guarded_log_softmax(logits)  # (batch * beam, vocab)
+        else:
+            step_log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))  # (batch * beam, vocab)
         vocab = tf.shape(step_log_probs)[-1]
         step_log_probs = tf.reshape(step_log_probs, [batch, width, vocab])
         candidates = log_probs[:, :, None] + step_log_probs  # (batch, beam, vocab)

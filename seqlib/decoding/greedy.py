@@ -5,12 +5,26 @@ import tensorflow as tf
 from seqlib.decoding.common import decode_loop
 
 
-def greedy_search(step_fn, initial_state, start_ids, end_id, max_length):
+def greedy_search(
+    step_fn,
+    initial_state,
+    start_ids,
+    end_id,
+    max_length,
+    repetition_penalty=1.0,
+    no_repeat_ngram_size=0,
+):
     """Decodes by taking the most likely token at every step.
 
     Runs as one `tf.while_loop`, so it works eagerly, inside a `tf.function`
     with an unknown batch size and in a SavedModel. The loop stops early once
     every sequence has emitted `end_id`.
+
+    Two repetition guards change the logits of every step before the token is
+    chosen (`seqlib.decoding.guard_logits`); the scores are then the
+    log-probabilities of the guarded distribution. When every token of a step
+    is blocked (a tiny vocabulary, a long sequence), the model's most likely
+    token is taken and the score becomes `-inf`.
 
     Args:
         step_fn: Callable `step_fn(ids, state, time) -> (logits, new_state)`,
@@ -22,6 +36,13 @@ def greedy_search(step_fn, initial_state, start_ids, end_id, max_length):
             runs to `max_length`).
         max_length: int >= 1, or a scalar int tensor. Most tokens emitted
             per sequence, end token included.
+        repetition_penalty: float > 0, or a scalar float tensor. The logit of
+            every token the sequence already emitted (the start token aside) is
+            divided by it when positive and multiplied by it when negative
+            (CTRL, Keskar et al. 2019). 1 is off; about 1.2 is usual.
+        no_repeat_ngram_size: int >= 0. A token that would complete an n-gram
+            of this many tokens the sequence already emitted is never chosen
+            (fairseq, Hugging Face). 0 is off.
 
     Returns:
         A `DecodeResult`: `ids` int32 `(batch, max_length)`, padded with
@@ -46,4 +67,13 @@ def greedy_search(step_fn, initial_state, start_ids, end_id, max_length):
     def select(logits, time):
         return tf.argmax(logits, axis=-1, output_type=tf.int32)  # (batch,)
 
-    return decode_loop(step_fn, initial_state, start_ids, end_id, max_length, select)
+    return decode_loop(
+        step_fn,
+        initial_state,
+        start_ids,
+        end_id,
+        max_length,
+        select,
+        repetition_penalty=repetition_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )

@@ -97,6 +97,8 @@ def sample(
     top_k=0,
     top_p=1.0,
     seed=None,
+    repetition_penalty=1.0,
+    no_repeat_ngram_size=0,
 ):
     """Decodes by sampling every token from the filtered model distribution.
 
@@ -109,6 +111,10 @@ def sample(
     `temperature`, `top_k` and `top_p` may be scalar tensors, so an exported
     model can take them as serving inputs. Python numbers are checked here;
     tensors are not.
+
+    The repetition guards, as in `greedy_search`, apply to the model's logits
+    before temperature and filtering, and the scores are then the
+    log-probabilities of the guarded distribution.
 
     Args:
         step_fn: Callable `step_fn(ids, state, time) -> (logits, new_state)`,
@@ -125,11 +131,14 @@ def sample(
             `top_p`; 1 switches the filter off.
         seed: `None`, an int, or an int tensor of shape `()` or `(2,)`. `None`
             draws a fresh seed at every call.
+        repetition_penalty: float > 0, or a scalar float tensor; 1 is off. See
+            `greedy_search`.
+        no_repeat_ngram_size: int >= 0; 0 is off. See `greedy_search`.
 
     Returns:
         A `DecodeResult` laid out as for `greedy_search`. `scores` sum the
         log-probabilities of the emitted tokens under the model's own
-        distribution (before temperature and filtering).
+        distribution (before temperature and filtering; after the guards).
 
     Example:
 
@@ -154,4 +163,13 @@ def sample(
         best = tf.argmax(logits, axis=-1, output_type=tf.int32)  # (batch,)
         return tf.where(greedy, best, drawn[:, 0])
 
-    return decode_loop(step_fn, initial_state, start_ids, end_id, max_length, select)
+    return decode_loop(
+        step_fn,
+        initial_state,
+        start_ids,
+        end_id,
+        max_length,
+        select,
+        repetition_penalty=repetition_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )

@@ -2,6 +2,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from seqlib.layers import Bidirectional
 from seqlib.models.components import attention_layer, check_choice, recurrent_layer
 
 
@@ -142,7 +143,7 @@ class Seq2Seq(keras.Model):
         self.encoder_rnns = []
         for i in range(encoder_layers):
             if bidirectional:
-                layer = keras.layers.Bidirectional(
+                layer = Bidirectional(
                     recurrent_layer(cell, units // 2, return_sequences=True, return_state=True),
                     name=f"encoder_{i}",
                 )
@@ -357,6 +358,8 @@ class Seq2Seq(keras.Model):
         top_p=1.0,
         seed=None,
         logit_bias=None,
+        repetition_penalty=1.0,
+        no_repeat_ngram_size=0,
     ):
         """Decodes `source` `(batch, S)` with `seqlib.decoding`.
 
@@ -371,6 +374,8 @@ class Seq2Seq(keras.Model):
                 the search then runs on that distribution (e.g. a negative
                 bias on `[UNK]` makes it rarer, `-1e9` forbids it), and its
                 scores are that distribution's log-probabilities.
+            repetition_penalty, no_repeat_ngram_size: Repetition guards of
+                every method (`seqlib.decoding.guard_logits`); 1 and 0 are off.
 
         Returns:
             A `seqlib.decoding.DecodeResult`; ids `(batch, max_length)`, or
@@ -395,6 +400,8 @@ class Seq2Seq(keras.Model):
             start_ids=start_ids,
             end_id=self.end_id,
             max_length=max_length,
+            repetition_penalty=repetition_penalty,
+            no_repeat_ngram_size=no_repeat_ngram_size,
         )
         if method == "greedy":
             return decoding.greedy_search(**common)

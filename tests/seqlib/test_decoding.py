@@ -11,6 +11,7 @@ from seqlib.decoding import (
     beam_search,
     filter_logits,
     greedy_search,
+    guard_logits,
     sample,
     tile_to_beam,
 )
@@ -68,11 +69,31 @@ def np_log_softmax(logits):
     return logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
 
 
-def np_sequence_log_prob(model, state, tokens, start=START):
-    """Log-probability of `tokens` for one batch entry (`state` of batch 1)."""
+def np_guard(logits, history, penalty=1.0, ngram=0):
+    """The repetition guards on one row of logits, after what `history` emitted."""
+    logits = np.array(logits, np.float64)
+    if penalty != 1.0:
+        for token in set(history):
+            value = logits[token]
+            logits[token] = value / penalty if value > 0 else value * penalty
+    if ngram:
+        tail = tuple(history[len(history) - ngram + 1 :]) if ngram > 1 else ()
+        for start in range(len(history) - ngram + 1):
+            if tuple(history[start : start + ngram - 1]) == tail:
+                logits[history[start + ngram - 1]] = -np.inf
+    return logits
+
+
+def np_sequence_log_prob(model, state, tokens, start=START, penalty=1.0, ngram=0):
+    """Log-probability of `tokens` for one batch entry (`state` of batch 1),
+    under the distribution the repetition guards leave (-inf if blocked)."""
     total, prev = 0.0, start
     for time, token in enumerate(tokens):
         logits, state = model.np_step(np.array([prev]), state, time)
+        if penalty != 1.0 or ngram:
+            logits = np_guard(logits[0], list(tokens[:time]), penalty, ngram)[None]
+            if logits[0, token] == -np.inf:
+                return -np.inf
         total += np_log_softmax(logits)[0, token]
         prev = token
     return total
@@ -96,13 +117,15 @@ def enumerate_hypotheses(max_length, end_id=END, vocab=VOCAB):
     return hypotheses
 
 
-def brute_force(model, state, row, max_length, alpha, end_id=END):
-    """All hypotheses of batch entry `row`, best first: [(score, tokens)]."""
+def brute_force(model, state, row, max_length, alpha, end_id=END, penalty=1.0, ngram=0):
+    """All hypotheses of batch entry `row` the guards allow, best first:
+    [(score, tokens)]."""
     row_state = {k: v[row : row + 1] for k, v in state.items()}
     scored = []
     for tokens in enumerate_hypotheses(max_length, end_id):
-        log_prob = np_sequence_log_prob(model, row_state, tokens)
-        scored.append((log_prob / gnmt(len(tokens), alpha), tokens))
+        log_prob = np_sequence_log_prob(model, row_state, tokens, penalty=penalty, ngram=ngram)
+        if log_prob > -np.inf:
+            scored.append((log_prob / gnmt(len(tokens), alpha), tokens))
     scored.sort(key=lambda x: -x[0])
     return scored
 
@@ -451,6 +474,212 @@ def test_filter_logits():
     np.testing.assert_allclose(got, logits / 2.0, atol=ATOL)
 
 
+# ---------------------------------------------------------------- repetition guards
+
+GUARDS = [
+    # (repetition_penalty, no_repeat_ngram_size): penalties above and below 1
+    # (the logits have both signs), n-grams of 1 and 2, and both together.
+    (1.5, 0),
+    (0.7, 0),
+    (1.0, 1),
+    (1.0, 2),
+    (1.3, 2),
+]
+
+
+def test_guard_logits_matches_numpy():
+    rng = np.random.default_rng(0)
+    n, vocab, length = 6, 5, 7
+    logits = rng.normal(size=(n, vocab)).astype("float32")
+    history = rng.integers(0, 3, size=(n, length)).astype("int32")  # few ids: many repeats
+    for (penalty, ngram), time in itertools.product(GUARDS + [(1.2, 3)], range(length + 1)):
+        got = guard_logits(logits, history, time, penalty, ngram).numpy()
+        for row in range(n):
+            expected = np_guard(logits[row], list(history[row, :time]), penalty, ngram)
+            np.testing.assert_allclose(got[row], expected, rtol=1e-6)
+    # As a tensor, in a graph, with the history longer than the steps taken.
+    graph = tf.function(guard_logits)
+    got = graph(logits, history, tf.constant(4), tf.constant(1.5), 2).numpy()
+    expected = [np_guard(logits[r], list(history[r, :4]), 1.5, 2) for r in range(n)]
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("penalty, ngram", GUARDS)
+@pytest.mark.parametrize("alpha", [0.0, 0.6])
+def test_beam_search_with_guards_matches_brute_force(penalty, ngram, alpha):
+    model, max_length, width = TinyRNN(seed=0), 4, 27  # no prefix is pruned (see above)
+    state = model.initial_state(3)
+    result = beam_search(
+        model.step_fn,
+        state,
+        start_ids(3),
+        END,
+        max_length,
+        beam_width=width,
+        length_penalty=alpha,
+        repetition_penalty=penalty,
+        no_repeat_ngram_size=ngram,
+    )
+    ids, lengths, scores = (np.asarray(x) for x in result)
+    for row in range(3):
+        expected = brute_force(model, state, row, max_length, alpha, penalty=penalty, ngram=ngram)[
+            :width
+        ]
+        count = len(expected)
+        np.testing.assert_allclose(scores[row, :count], [s for s, _ in expected], atol=ATOL)
+        for j, (_, tokens) in enumerate(expected):
+            assert trimmed(ids[row, j], lengths[row, j]) == tokens
+        # Blocked hypotheses are missing, not ranked.
+        assert np.all(scores[row, count:] == -np.inf) and np.all(lengths[row, count:] == 0)
+    if ngram == 1:
+        assert count < width  # 16 hypotheses repeat no token
+
+
+def np_guarded_greedy(model, state, max_length, penalty, ngram, end_id=END):
+    """Greedy search of one batch entry, step by step: `(tokens, score)`."""
+    tokens, score, prev = [], 0.0, START
+    for time in range(max_length):
+        logits, state = model.np_step(np.array([prev]), state, time)
+        guarded = np_guard(logits[0], tokens, penalty, ngram)
+        if np.all(guarded == -np.inf):  # every token blocked: the model's choice
+            token, score = int(np.argmax(logits[0])), -np.inf
+        else:
+            token = int(np.argmax(guarded))
+            score += np_log_softmax(guarded[None])[0, token]
+        tokens.append(token)
+        prev = token
+        if token == end_id:
+            break
+    return tokens, score
+
+
+@pytest.mark.parametrize("penalty, ngram", GUARDS)
+@pytest.mark.parametrize("end_id", [END, None])
+def test_greedy_search_with_guards_matches_brute_force(penalty, ngram, end_id):
+    model, max_length, batch = TinyRNN(seed=1), 5, 8
+    state = model.initial_state(batch, seed=4)
+    result = greedy_search(
+        model.step_fn,
+        state,
+        start_ids(batch),
+        end_id,
+        max_length,
+        repetition_penalty=penalty,
+        no_repeat_ngram_size=ngram,
+    )
+    ids, lengths, scores = (np.asarray(x) for x in result)
+    blocked = 0
+    for row in range(batch):
+        row_state = {k: v[row : row + 1] for k, v in state.items()}
+        tokens, score = np_guarded_greedy(model, row_state, max_length, penalty, ngram, end_id)
+        assert trimmed(ids[row], lengths[row]) == tokens
+        np.testing.assert_allclose(scores[row], score, atol=ATOL)
+        if score == -np.inf:
+            blocked += 1
+            continue
+        # The score is the one the enumeration of every sequence gives it.
+        enumerated = np_sequence_log_prob(model, row_state, tokens, penalty=penalty, ngram=ngram)
+        np.testing.assert_allclose(scores[row], enumerated, atol=ATOL)
+    # Without an end token, 5 steps over 4 ids must repeat one.
+    assert blocked == (batch if ngram == 1 and end_id is None else 0)
+
+
+def repeated_ngrams(tokens, n):
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return len(grams) - len(set(grams))
+
+
+@pytest.mark.parametrize("ngram, max_length", [(1, 6), (2, 12)])
+def test_no_repeat_ngram_with_a_model_that_always_prefers_one_token(ngram, max_length):
+    vocab, batch = 6, 16
+    preference = np.log(np.array([0.5, 0.2, 0.12, 0.08, 0.06, 0.04], np.float32))
+
+    def step_fn(ids, state, time):
+        return tf.tile(preference[None], [tf.shape(ids)[0], 1]), state
+
+    start = np.zeros([batch], np.int32)
+    plain = greedy_search(step_fn, (), start, None, max_length)
+    assert np.all(plain.ids.numpy() == 0)  # unguarded: one token, over and over
+    results = {
+        "greedy": greedy_search(step_fn, (), start, None, max_length, no_repeat_ngram_size=ngram),
+        "beam": beam_search(
+            step_fn, (), start, None, max_length, beam_width=4, no_repeat_ngram_size=ngram
+        ),
+        "sample": sample(step_fn, (), start, None, max_length, seed=3, no_repeat_ngram_size=ngram),
+    }
+    for name, result in results.items():
+        ids = result.ids.numpy().reshape(-1, max_length)
+        assert np.all(np.isfinite(result.scores.numpy())), name
+        for tokens in ids:
+            assert repeated_ngrams(list(tokens), ngram) == 0, (name, tokens)
+    if ngram == 1:  # every token once, most preferred first
+        np.testing.assert_array_equal(results["greedy"].ids[0], np.arange(vocab))
+    # Sampling at temperature 0 is greedy search, guards included.
+    greedy = sample(
+        step_fn, (), start, None, max_length, temperature=0.0, no_repeat_ngram_size=ngram
+    )
+    np.testing.assert_array_equal(greedy.ids, results["greedy"].ids)
+
+
+def test_guards_off_leave_the_decoders_bit_for_bit_unchanged():
+    model, max_length = TinyRNN(seed=2), 5
+    state = model.initial_state(4, seed=9)
+    args = (model.step_fn, state, start_ids(4), END, max_length)
+    decoders = [
+        lambda **guards: greedy_search(*args, **guards),
+        lambda **guards: beam_search(*args, beam_width=3, length_penalty=0.6, **guards),
+        lambda **guards: sample(*args, seed=5, **guards),
+    ]
+    for decode in decoders:
+        default = decode()
+        for guards in (
+            {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0},
+            {"repetition_penalty": 1},
+            # A tensor penalty always runs the guard, and a penalty of 1 changes nothing.
+            {"repetition_penalty": tf.constant(1.0)},
+        ):
+            for got, expected in zip(decode(**guards), default):
+                np.testing.assert_array_equal(got, expected)
+        assert np.any(decode(repetition_penalty=2.0).scores.numpy() != default.scores.numpy())
+
+
+def test_guards_in_tf_function_and_under_xla():
+    model = TinyRNN(seed=3)
+    spec = [tf.TensorSpec([None, HIDDEN], tf.float32)] * 2 + [
+        tf.TensorSpec([], tf.int32),
+        tf.TensorSpec([], tf.float32),
+    ]
+
+    def decode(h, context, max_length, penalty, sampled=True):
+        state = {"h": h, "context": context}
+        start = tf.fill(tf.shape(h)[:1], START)
+        guards = {"repetition_penalty": penalty, "no_repeat_ngram_size": 2}
+        out = (
+            greedy_search(model.step_fn, state, start, END, max_length, **guards),
+            beam_search(model.step_fn, state, start, END, max_length, beam_width=3, **guards),
+        )
+        if sampled:
+            out += (sample(model.step_fn, state, start, END, max_length, seed=5, **guards),)
+        return out
+
+    graph = tf.function(decode, input_signature=spec)
+    # Under XLA the stateless random ops draw other numbers: no sampling there.
+    xla = tf.function(lambda *args: decode(*args, sampled=False), jit_compile=True)
+    state = model.initial_state(4, seed=2)
+    for max_length, penalty in [(3, 1.4), (6, 0.8)]:
+        expected = decode(state["h"], state["context"], max_length, penalty)
+        got = graph(state["h"], state["context"], tf.constant(max_length), tf.constant(penalty))
+        results = [got]
+        if max_length == 6:  # one compilation is enough, and slow enough
+            results.append(xla(state["h"], state["context"], max_length, tf.constant(penalty)))
+        for result in results:
+            for g, e in zip(result, expected):
+                np.testing.assert_array_equal(g.ids, e.ids)
+                np.testing.assert_array_equal(g.lengths, e.lengths)
+                np.testing.assert_allclose(g.scores, e.scores, atol=ATOL)
+    assert graph.experimental_get_tracing_count() == 1
+
+
 # ---------------------------------------------------------------- graph mode and export
 
 
@@ -626,3 +855,20 @@ def test_invalid_arguments():
         sample(*args, max_length=3, top_k=-1)
     with pytest.raises(ValueError, match="end_id"):
         greedy_search(model.step_fn, state, start_ids(2), end_id=-3, max_length=3)
+
+
+def test_invalid_guards():
+    model = TinyRNN()
+    state = model.initial_state(2)
+    args = (model.step_fn, state, start_ids(2), END, 3)
+    for decode in (
+        greedy_search,
+        sample,
+        lambda *a, **k: beam_search(*a, beam_width=2, **k),
+    ):
+        for penalty in (0, -1.0, "1.2", None, tf.constant([1.0, 2.0]), tf.constant(2)):
+            with pytest.raises(ValueError, match="repetition_penalty"):
+                decode(*args, repetition_penalty=penalty)
+        for size in (-1, 1.5, True, tf.constant(2)):
+            with pytest.raises(ValueError, match="no_repeat_ngram_size"):
+                decode(*args, no_repeat_ngram_size=size)
