@@ -83,8 +83,14 @@ def default_unit_length(meter: str) -> str:
     """ABC 2.1's unit note length for a tune without `L:`, from its meter `M:` value.
 
     Example: `default_unit_length("2/4") == "1/16"`, `default_unit_length("6/8") == "1/8"`.
+
+    Raises:
+        NotNormalizable: a number of more than 6 digits in the meter (no meter
+            has one; Python would refuse to read one of thousands).
     """
     value = meter.strip()
+    if re.search(r"[0-9]{7,}", value):
+        raise NotNormalizable(f"the meter M:{value[:12]}... has a number of more than 6 digits")
     if value in ("", "C", "C|", "none"):
         return "1/8"
     match = re.fullmatch(r"\(?([0-9+ ]+)\)?\s*/\s*([0-9]+)", value)

@@ -1,11 +1,12 @@
 """Images with captions for the captioning app: the common type, and users' Flickr8k and COCO copies.
 
 A captioning set is three lists of `CaptionExample`: an image file's path and
-its reference captions. Nothing here loads pixels: the loaders only check
-that the files are there and are whole JPEG or PNG images, and the app
-decodes them in the TF graph. The default data, generated scenes of coloured
-shapes, is in `datasets.scenes`; this module reads the two common real
-layouts, for users who bring their own copy (nothing is downloaded):
+its reference captions. Nothing here keeps pixels: the loaders only check
+that the files are there and are whole JPEG or PNG images (decoding each once,
+see `image_problem`), and the app decodes them in the TF graph. The default
+data, generated scenes of coloured shapes, is in `datasets.scenes`; this
+module reads the two common real layouts, for users who bring their own copy
+(nothing is downloaded):
 
 - Flickr8k, as on Kaggle: `Images/` beside `captions.txt`, a CSV file with the
   header `image,caption` and one caption a line (5 per image). The original
@@ -32,8 +33,9 @@ Rules applied here:
   `DataError` naming the file, the line or the image: an empty caption
   (`path:line`, or the COCO annotation), an image listed but missing (the
   first and a count), an image that is not a whole JPEG or PNG (checked with
-  Pillow's `Image.open(...).verify()`, and a JPEG must end with its
-  end-of-image marker, which catches truncated downloads), an image file with
+  Pillow's `Image.open(...).verify()`, a JPEG must end with its end-of-image
+  marker and a PNG with its IEND chunk, which catches truncated downloads, and
+  Pillow must decode the pixels, see `image_problem`), an image file with
   no caption. With `skip_bad=True` each of these is left out instead, with a
   warning and one line in `notes` per kind;
 - the split is by image, so an image's captions stay together. Flickr8k's is
@@ -65,7 +67,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from datasets.fetch import DataError, data_root, read_utf8
+from datasets.fetch import DataError, data_root, path_text, read_utf8, split_lines
 from datasets.saved_split import SPLITS, SavedSplit
 from datasets.splits import ROOT_HELP, Column, SplitData, run_main
 
@@ -96,8 +98,10 @@ FLICKR_CAPTIONS = ("captions.txt", "Flickr8k.token.txt", "Flickr8k_text/Flickr8k
 FLICKR_IMAGES = ("Images", "images", "Flicker8k_Dataset", "Flickr8k_Dataset")
 COCO_YEARS = ("2014", "2017")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-# A JPEG ends with FF D9; a few writers append padding, so look at the last 4 KiB.
-_JPEG_TAIL = 4096
+# A JPEG ends with FF D9, a PNG with its IEND chunk (and that chunk's CRC); a
+# few writers append padding, so look for them in the last 4 KiB.
+_TAIL = 4096
+_PNG_END = b"IEND\xaeB`\x82"
 
 _CSV_LAYOUT = "image,caption"
 _TOKEN_LAYOUT = "name.jpg#N<TAB>caption"
@@ -154,8 +158,11 @@ def image_problem(path: str | os.PathLike) -> str:
     """What is wrong with an image file, `""` when it is a whole JPEG or PNG.
 
     Pillow reads the header and runs `verify()` (for PNG that checks every
-    chunk's CRC); a JPEG must also end with its end-of-image marker, which a
-    truncated file lacks. No pixels are decoded.
+    chunk's CRC); a JPEG must end with its end-of-image marker and a PNG with
+    its IEND chunk, which a truncated file lacks; then Pillow decodes the
+    pixels (a JPEG at an eighth of its size, which still reads every block), as
+    the headers and the checksums leave a broken Huffman table or a corrupt
+    deflate stream for the TF graph to fail on.
     """
     path = Path(path)
     try:
@@ -166,11 +173,19 @@ def image_problem(path: str | os.PathLike) -> str:
         return f"not a readable image ({_one_line(error)})"
     if kind not in ("JPEG", "PNG"):
         return f"a {kind} image; JPEG or PNG expected"
-    if kind == "JPEG":
-        with open(path, "rb") as f:
-            f.seek(max(0, path.stat().st_size - _JPEG_TAIL))
-            if b"\xff\xd9" not in f.read():
-                return "a truncated JPEG (no end-of-image marker)"
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - _TAIL))
+        tail = f.read()
+    if kind == "JPEG" and b"\xff\xd9" not in tail:
+        return "a truncated JPEG (no end-of-image marker)"
+    if kind == "PNG" and _PNG_END not in tail:
+        return "a truncated PNG (no IEND chunk)"
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+    except Exception as error:
+        return f"not a readable image ({_one_line(error)})"
     return ""
 
 
@@ -265,9 +280,7 @@ def _read_flickr_captions(path: Path) -> tuple[bytes, _Captions]:
     token = path.name.endswith(".token.txt")
     parse = _token_line if token else _csv_line
     captions, bad, first = _Captions(path), [], True
-    # Split on "\n" only: str.splitlines would also break inside a caption at U+2028.
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         if first and not token and "".join(line.split()).lower() == _CSV_LAYOUT:
@@ -296,7 +309,22 @@ def _read_json(path: Path) -> tuple[bytes, dict]:
         raise DataError(
             f"{path}:{error.lineno}: not valid JSON ({error.msg}, column {error.colno})"
         ) from None
+    except ValueError as error:  # an integer of more digits than Python reads
+        raise DataError(f"{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise DataError(f"{path}: not valid JSON (lists or objects nested too deeply)") from None
     return raw, document
+
+
+def _is_id(value) -> bool:
+    # JSON numbers and strings; lists and objects cannot be looked up.
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
+
+
+def _json_shown(value, limit: int = 40) -> str:
+    """A JSON value for a message: as JSON writes it (on one line), cut after `limit`."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _read_coco_captions(path: Path) -> tuple[bytes, _Captions]:
@@ -310,22 +338,35 @@ def _read_coco_captions(path: Path) -> tuple[bytes, _Captions]:
     for i, image in enumerate(document["images"]):
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
             raise DataError(f"{path}: images[{i}] lacks 'id' or 'file_name'")
-        name = str(image["file_name"]).strip()
+        if not _is_id(image["id"]):
+            raise DataError(
+                f"{path}: images[{i}] has the id {_json_shown(image['id'])}; "
+                "expected a number or a string"
+            )
+        if not isinstance(image["file_name"], str):
+            raise DataError(
+                f"{path}: images[{i}] has the file_name {_json_shown(image['file_name'])}; "
+                "expected a string"
+            )
+        name = image["file_name"].strip()
         if image["id"] in names:
-            raise DataError(f"{path}: images[{i}] repeats image id {image['id']}")
+            raise DataError(f"{path}: images[{i}] repeats image id {_json_shown(image['id'])}")
         names[image["id"]] = name
         captions.by_image.setdefault(name, [])
-        captions.where.setdefault(name, f"image id {image['id']}")
+        captions.where.setdefault(name, f"image id {_json_shown(image['id'])}")
     for i, annotation in enumerate(document["annotations"]):
         if not isinstance(annotation, dict) or not isinstance(annotation.get("caption"), str):
             raise DataError(f"{path}: annotations[{i}] lacks a 'caption' string")
         image_id = annotation.get("image_id")
-        if image_id not in names:
+        if not _is_id(image_id) or image_id not in names:
             raise DataError(
-                f"{path}: annotations[{i}] (id {annotation.get('id')}) names image "
-                f"{image_id!r}, which is not in images"
+                f"{path}: annotations[{i}] (id {_json_shown(annotation.get('id'))}) names image "
+                f"{_json_shown(image_id)}, which is not in images"
             )
-        at = f"{path}: annotation {annotation.get('id', i)} (image id {image_id})"
+        at = (
+            f"{path}: annotation {_json_shown(annotation.get('id', i))} "
+            f"(image id {_json_shown(image_id)})"
+        )
         captions.add(names[image_id], annotation["caption"].strip(), "", at)
     if not names:
         raise DataError(f"{path}: no images")
@@ -547,7 +588,7 @@ def load_flickr8k(
     digest = hashlib.sha256(raw).hexdigest()
     source = {
         "layout": "flickr8k",
-        "directory": str(directory.resolve()),
+        "directory": path_text(directory.resolve()),
         "files": [captions_path.relative_to(directory).as_posix()],
         "sha256": digest,
         "images": len(ids),
@@ -622,7 +663,7 @@ def load_coco(
     digest = digest.hexdigest()
     source = {
         "layout": f"coco-{year}",
-        "directory": str(directory.resolve()),
+        "directory": path_text(directory.resolve()),
         "files": [p.relative_to(directory).as_posix() for p in (train_path, val_path)],
         "sha256": digest,
         "images": len(ids["train"]) + len(ids["val"]),

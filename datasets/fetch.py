@@ -20,9 +20,12 @@ wheel, so a warm cache works offline.
 This module also holds what every loader in `datasets` shares about files:
 `DataError`, the one exception for data that is missing or not as expected;
 `data_root`, the folder everything goes under; `package_file`, a wheel's
-member cached under that root; and `read_utf8` / `decode_utf8`, the one rule
-for text files (UTF-8, a byte-order mark allowed, anything else an error that
-names the line and the byte).
+member cached under that root; `read_bytes`, and `read_utf8` / `decode_utf8`,
+the one rule for text files (UTF-8, a byte-order mark allowed, anything else an
+error that names the line and the byte); `split_lines`, where their lines end;
+`shown` / `shown_names`, how a message quotes a value from a user's file so
+that it stays one short line; and `path_text`, a path as text that a JSON file
+can hold.
 
 Example:
 
@@ -56,8 +59,13 @@ __all__ = [
     "decode_utf8",
     "fetch_package_file",
     "package_file",
+    "path_text",
+    "read_bytes",
     "read_utf8",
     "sha256_of",
+    "shown",
+    "shown_names",
+    "split_lines",
 ]
 
 
@@ -67,6 +75,49 @@ class DataError(ValueError):
     The message is one line meant for people: a command-line tool prints it
     without a traceback.
     """
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a text file, without their ends: a line ends at `\\n`, `\\r\\n`
+    or a lone `\\r` (an old Mac file, or one line of it pasted into another).
+
+    Unlike `str.splitlines`, nothing else ends a line: U+2028, U+0085 or a
+    form feed can sit inside a sentence. Line numbers count from 1 in this list,
+    as an editor counts them.
+    """
+    return _LINE_END.split(text)
+
+
+def shown(value, limit: int = 40) -> str:
+    """`value` as a message quotes it: its `repr`, so that line breaks, NULs and
+    spaces are visible and the message stays on one line, cut after `limit`
+    characters (with the full length) so that a huge field does not flood it."""
+    text = str(value)
+    if len(text) > limit:
+        return f"{text[:limit]!r}... ({len(text):,} characters)"
+    return repr(text)
+
+
+def shown_names(names, limit: int = 40) -> str:
+    """Column names for a message, `", "`-joined: plain where they are printable
+    and short, else as `shown` writes them."""
+    return ", ".join(
+        name if name.isprintable() and 0 < len(name) <= limit else shown(name, limit)
+        for name in map(str, names)
+    )
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """A path as text that can be written out (a saved split's JSON, an id).
+
+    On Linux a file name is bytes and need not be UTF-8; Python keeps such
+    bytes as lone surrogates, which no UTF-8 file can hold. They are written
+    `\\xNN` here; any other path is returned as it is.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -96,12 +147,20 @@ def read_utf8(path: str | os.PathLike, advice: str = "save the file as UTF-8") -
         DataError: the file cannot be read (`<path>: cannot be read (...)`) or is
             not UTF-8.
     """
-    path = Path(path)
+    raw = read_bytes(path)
+    return raw, decode_utf8(path, raw, advice)
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """Returns a file's bytes.
+
+    Raises:
+        DataError: `<path>: cannot be read (<why>)`, e.g. a folder or no permission.
+    """
     try:
-        raw = path.read_bytes()
+        return Path(path).read_bytes()
     except OSError as error:
         raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
-    return raw, decode_utf8(path, raw, advice)
 
 
 def decode_utf8(path: str | os.PathLike, raw: bytes, advice: str = "save the file as UTF-8") -> str:

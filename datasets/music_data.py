@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from datasets.abc_normalize import NORMAL_FORM, NotNormalizable, normalize_tune, same_notes
-from datasets.fetch import DataError, data_root
+from datasets.fetch import DataError, data_root, path_text
 from datasets.saved_split import SPLITS, SavedSplit, write_atomic
 from datasets.splits import ROOT_HELP, Column, SplitData, run_main
 
@@ -208,17 +208,22 @@ def _read_tunes(
     digest = hashlib.sha256()
     header_chars = between_chars = latin1_files = 0
     for path in files:
-        name = path.relative_to(root).as_posix() if path != root else path.name
+        relative = path.relative_to(root).as_posix() if path != root else path.name
+        # A file name need not be UTF-8 (`path_text`), and may hold a line break,
+        # which a message shows quoted.
+        name = path_text(relative)
+        label = name if name.isprintable() else repr(name)
         try:
             raw = path.read_bytes()
             texts, dropped, used = _tunes_of(path, raw, encoding)
         except OSError as error:
-            skipped.append(f"{name}: cannot be read ({error.strerror or error})")
+            skipped.append(f"{label}: cannot be read ({error.strerror or error})")
             continue
         except DataError as error:
-            skipped.append(str(error).replace(str(path), name, 1))
+            skipped.append(str(error).replace(str(path), label, 1))
             continue
-        digest.update(name.encode("utf-8") + b"\x00" + hashlib.sha256(raw).digest())
+        # The name's bytes on disk: the UTF-8 of the name wherever it is UTF-8.
+        digest.update(os.fsencode(relative) + b"\x00" + hashlib.sha256(raw).digest())
         header_chars += dropped["header"]
         between_chars += dropped["between"]
         latin1_files += encoding is None and used == "latin-1"
@@ -374,7 +379,7 @@ def load_user_abc(
         raise DataError(f"{path}: no usable ABC file ({len(files)} skipped; {first})")
     if len(tunes) < MIN_TUNES:
         raise DataError(f"{path}: {len(tunes)} tunes; at least {MIN_TUNES} are needed to split")
-    source = {"path": str(path.resolve()), "files": len(files), "sha256": digest}
+    source = {"path": path_text(path.resolve()), "files": len(files), "sha256": digest}
     split_path = data_root(root) / "music" / f"user-{digest[:8]}" / "split.json"
     split = _load_or_create_split(split_path, tunes, source, seed)
     used = len(files) - sum(note.startswith("skipped ") for note in notes)

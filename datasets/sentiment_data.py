@@ -55,7 +55,16 @@ import numpy as np
 import pandas as pd
 
 from datasets import fetch
-from datasets.fetch import DataError, data_root, decode_utf8, read_utf8
+from datasets.fetch import (
+    DataError,
+    data_root,
+    decode_utf8,
+    path_text,
+    read_bytes,
+    read_utf8,
+    shown,
+    shown_names,
+)
 from datasets.saved_split import SavedSplit
 from datasets.splits import ROOT_HELP, Column, SplitData, run_main
 
@@ -386,7 +395,7 @@ def load_user_csv(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    raw = path.read_bytes()
+    raw = read_bytes(path)
     if not raw.strip():
         raise DataError(f"{path} is empty")
     frame, notes = _read_user_rows(path, raw)
@@ -394,7 +403,7 @@ def load_user_csv(
         logger.warning("%s: %s", path.name, note)
     _check_usable(path, frame)
     digest = hashlib.sha256(raw).hexdigest()
-    source = {"file": str(path.resolve()), "sha256": digest}
+    source = {"file": path_text(path.resolve()), "sha256": digest}
     split_path = data_root(root) / "sentiment" / f"user-{digest[:8]}" / "split.json"
     split = _load_or_create_split(split_path, frame, source, seed)
     return SentimentData(
@@ -409,8 +418,13 @@ def load_user_csv(
 
 def _is_sentiment140(raw: bytes) -> bool:
     # The first record decides: six fields and a polarity where a header would be.
+    # Read as a file (newline=""), so that a lone "\r" ends the line as it does
+    # for the reader of the rows, rather than raising csv.Error.
     first = raw.removeprefix(codecs.BOM_UTF8).split(b"\n", 1)[0].decode("latin-1")
-    row = next(csv.reader([first]), [])
+    try:
+        row = next(csv.reader(io.StringIO(first, newline="")), [])
+    except csv.Error:  # not this layout; the header layout's reader says what is wrong
+        return False
     return len(row) == 6 and row[0].strip() in {"0", "2", "4"}
 
 
@@ -438,19 +452,38 @@ def _read_user_rows(path: Path, raw: bytes) -> tuple[pd.DataFrame, list[str]]:
     return frame[list(COLUMNS)], notes
 
 
-def _records(text: str):
-    """Yields (first line number, fields) for each non-blank CSV record."""
+def _records(path: Path, text: str):
+    """Yields (first line number, fields) for each non-blank CSV record.
+
+    Raises:
+        DataError: the CSV reader gave up, naming the line where the record
+            it was reading starts (where an unclosed quote opens).
+    """
     reader = csv.reader(io.StringIO(text, newline=""))
     line = 1
-    for row in reader:
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            raise DataError(f"{path} line {line}: {_csv_problem(error)}") from None
+        if row is None:
+            return
         if row and any(field.strip() for field in row):
             yield line, row
         line = reader.line_num + 1
 
 
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return (
+            f'a field of more than {csv.field_size_limit():,} characters; is a quote (") left open?'
+        )
+    return f"not valid CSV ({error})"
+
+
 def _sentiment140_rows(path: Path, text: str) -> tuple[list, list[str]]:
     rows, neutral, empty = [], 0, []
-    for line, row in _records(text):
+    for line, row in _records(path, text):
         if len(row) != 6:
             raise DataError(
                 f"{path} line {line}: {len(row)} fields; Sentiment140's layout has 6 "
@@ -462,7 +495,7 @@ def _sentiment140_rows(path: Path, text: str) -> tuple[list, list[str]]:
             continue
         if polarity not in _SENTIMENT140_POLARITY:
             raise DataError(
-                f"{path} line {line}: polarity {row[0]!r} is not one of 0, 2, 4 "
+                f"{path} line {line}: polarity {shown(row[0])} is not one of 0, 2, 4 "
                 "(Sentiment140's layout)"
             )
         body = _unescape(row[5]).strip()
@@ -476,7 +509,7 @@ def _sentiment140_rows(path: Path, text: str) -> tuple[list, list[str]]:
 
 
 def _header_rows(path: Path, text: str) -> tuple[list, list[str]]:
-    records = _records(text)
+    records = _records(path, text)
     first = next(records, None)
     if first is None:
         raise DataError(f"{path} has no rows")
@@ -485,7 +518,7 @@ def _header_rows(path: Path, text: str) -> tuple[list, list[str]]:
     missing = [name for name in ("text", "label") if name not in names]
     if missing:
         raise DataError(
-            f"{path}: no {' or '.join(missing)} column; found columns {', '.join(header)} "
+            f"{path}: no {' or '.join(missing)} column; found columns {shown_names(header)} "
             "(expected a header with text and label, or Sentiment140's 6-column layout)"
         )
     text_at, label_at = names.index("text"), names.index("label")
@@ -496,7 +529,8 @@ def _header_rows(path: Path, text: str) -> tuple[list, list[str]]:
         value = row[label_at].strip().lower()
         if value not in _LABEL_WORDS:
             raise DataError(
-                f"{path} line {line}: label {row[label_at]!r} is not one of 0, 1, negative, positive"
+                f"{path} line {line}: label {shown(row[label_at])} is not one of 0, 1, negative, "
+                "positive"
             )
         body = row[text_at].strip()
         if not body:

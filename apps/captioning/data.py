@@ -7,15 +7,18 @@ The training order depends on `(seed, epoch)` only (`shuffle_for_epoch`), so a
 resumed run reads what an uninterrupted one would have.
 """
 
-import pathlib
+import re
 import time
 
 import numpy as np
 import tensorflow as tf
 
+from apps.captioning.config import MAX_PIXELS
+from apps.captioning.images import check_pixel_budget
 from apps.captioning.model import decode_image
 from apps.common.text import END, PAD, START, TARGET_SPECIALS, Vocabulary, tokenize_all
-from datasets.caption_data import image_problem, load_user_captions
+from datasets.caption_data import DataError, image_problem, load_user_captions
+from datasets.fetch import read_bytes
 from datasets.scenes import load_scenes
 from seqlib.training import shuffle_for_epoch
 
@@ -38,16 +41,36 @@ def load_data(config, data=None, skip_bad=False):
     )
 
 
-def read_images(paths):
-    """The bytes of image files, each checked first: a file that is not a
-    whole JPEG or PNG is a one-line error naming it."""
+def read_images(paths, max_pixels=MAX_PIXELS):
+    """The bytes of image files, each checked first: a file whose header says
+    more than `max_pixels` pixels (nothing is decoded then), that is not a whole
+    JPEG or PNG (`image_problem`), or that TensorFlow's decoder, the one the
+    model runs, refuses, is a one-line `DataError` naming it."""
     out = []
     for path in paths:
+        data = read_bytes(path)
+        try:
+            check_pixel_budget(data, max_pixels)
+        except tf.errors.InvalidArgumentError as error:
+            raise DataError(f"{path}: {_tf_message(error)}") from None
         problem = image_problem(path)
         if problem:
-            raise ValueError(f"{path}: {problem}")
-        out.append(pathlib.Path(path).read_bytes())
+            raise DataError(f"{path}: {problem}")
+        try:
+            # Pillow forgives what libjpeg only warns about (a scan cut short);
+            # TensorFlow does not, and would fail inside the model's graph.
+            tf.io.decode_image(data, channels=3, expand_animations=False)
+        except tf.errors.InvalidArgumentError as error:
+            raise DataError(f"{path}: not a readable image ({_tf_message(error)})") from None
+        out.append(data)
     return out
+
+
+def _tf_message(error):
+    """An op error's message without the op and device TensorFlow wraps it in."""
+    text = " ".join(error.message.split())
+    text = re.sub(r"^\{\{[^}]*\}\}\s*", "", text)
+    return re.sub(r"\s*\[Op:\w+\]$", "", text) or "refused by TensorFlow"
 
 
 def caption_tokens(examples, config):

@@ -2,8 +2,10 @@
 
 Pixels are handled inside the TensorFlow graph, so training, `caption` and
 TensorFlow Serving see the same numbers and a served model needs no Python:
-an image is encoded bytes (PNG or JPEG) -> `tf.io.decode_image` (3 channels)
--> resized to `image_size x image_size` -> floats in [0, 1] (`decode_image`).
+an image is encoded bytes (PNG or JPEG; GIF, BMP and WebP also decode) -> its
+size read from its header and checked against a pixel budget
+(`apps.captioning.images`) -> `tf.io.decode_image` (3 channels) -> resized to
+`image_size x image_size` -> floats in [0, 1] (`decode_image`).
 Captions are ids of an `apps.common.text.Vocabulary`: 0 pads, 1 is `[UNK]`,
 2 starts and 3 ends a caption.
 """
@@ -16,6 +18,7 @@ import tensorflow as tf
 from keras import ops
 
 from apps.captioning.config import BACKBONE_STRIDE, check_config
+from apps.captioning.images import MAX_PIXELS, check_pixel_budget
 from apps.common.text import END, PAD, START, UNK
 from seqlib.models import ShowAttendTell
 
@@ -27,21 +30,25 @@ COLOUR_CHANNELS = 32  # the factored encoder's colour features come first, then 
 # -- images -------------------------------------------------------------------
 
 
-def decode_image(data, image_size):
+def decode_image(data, image_size, max_pixels=MAX_PIXELS):
     """Encoded PNG or JPEG bytes (a scalar string tensor) -> float32
     `(image_size, image_size, 3)` in [0, 1]. Grey images get 3 channels;
     an image of another size is resized (bilinear, antialiased when it
-    shrinks); an image of the right size is left as it is."""
+    shrinks); an image of the right size is left as it is. An image with
+    more than `max_pixels` pixels, or whose size cannot be read from its
+    header, is a `tf.errors.InvalidArgumentError` raised before anything is
+    decoded (`apps.captioning.images.check_pixel_budget`)."""
+    data = check_pixel_budget(data, max_pixels)
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
     image = tf.image.resize(image, [image_size, image_size], antialias=True)
     image = tf.clip_by_value(image / 255.0, 0.0, 1.0)
     return tf.ensure_shape(image, [image_size, image_size, 3])
 
 
-def decode_images(data, image_size):
+def decode_images(data, image_size, max_pixels=MAX_PIXELS):
     """`decode_image` over a batch `(batch,)` of encoded images."""
     return tf.map_fn(
-        lambda one: decode_image(one, image_size),
+        lambda one: decode_image(one, image_size, max_pixels),
         data,
         fn_output_signature=tf.TensorSpec([image_size, image_size, 3], tf.float32),
     )

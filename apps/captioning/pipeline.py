@@ -75,6 +75,7 @@ class Run(common_run.Run):
             config.data.image_size,
             grid_size(config),
             decode,
+            max_pixels=config.data.max_pixels,
         )
 
 
@@ -200,7 +201,7 @@ def evaluate(run_dir, report_dir, data=None, say=print, limit=0, split_name="tes
     test = getattr(split, split_name)
     test = test[:limit] if limit else test
     refs = [list(e.captions) for e in test]
-    images = read_images([e.image for e in test])
+    images = read_images([e.image for e in test], config.data.max_pixels)
     results = {
         "data": split.source,
         "scenes": not data,

@@ -33,6 +33,8 @@ def describe_variant(config):
     )
     if m.word_dropout:
         parts.append(f"word dropout {m.word_dropout:g}")
+    if m.factored_output:
+        parts.append("factored output")
     if not m.positions:
         parts.append("no positions")
     if not m.gate:

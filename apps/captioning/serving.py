@@ -8,6 +8,7 @@ a loaded export or a served model alike, in batches.
 
 import tensorflow as tf
 
+from apps.captioning.config import MAX_PIXELS
 from apps.captioning.model import decode_images
 from apps.common.decoder import DecoderModule, attention_of_one, decode_batches
 
@@ -21,20 +22,25 @@ class Captioner(DecoderModule):
         image_size: The side images are resized to.
         grid: `(h, w)` of the encoder's grid.
         decode: A `DecodeConfig`: beam width, length penalty, length limit.
+        max_pixels: Most pixels of an input image (`DataConfig.max_pixels`):
+            a larger one, or one whose size cannot be read from its header,
+            fails the call with `tf.errors.InvalidArgumentError` before it is
+            decoded (HTTP 400 when served).
     """
 
     input_name = "image"
     output_name = "caption"
 
-    def __init__(self, model, vocabulary, image_size, grid, decode):
+    def __init__(self, model, vocabulary, image_size, grid, decode, max_pixels=MAX_PIXELS):
         super().__init__(model, vocabulary, decode)
         self.image_size = int(image_size)
+        self.max_pixels = int(max_pixels)
         self.grid = tf.constant(grid, tf.int32)
         self.steps = int(decode.max_length) + 1  # the words and the end mark
 
     def images(self, image):
         """`(batch, S, S, 3)` floats of encoded images `(batch,)`."""
-        return decode_images(image, self.image_size)
+        return decode_images(image, self.image_size, self.max_pixels)
 
     def model_inputs(self, image):
         return self.images(image), self.steps, None
@@ -70,13 +76,16 @@ class Captioner(DecoderModule):
 def caption_images(captioner, images, greedy=False, batch_size=64):
     """`(captions, ids, scores)` of a list of encoded images (bytes), in order,
     decoded `batch_size` at a time by a `Captioner`, a loaded export or a
-    served model. An image that cannot be decoded is a one-line ValueError."""
+    served model. An image that cannot be decoded, or one over the pixel budget,
+    is a one-line ValueError."""
     try:
         return decode_batches(
             captioner, images, Captioner.input_name, Captioner.output_name, greedy, batch_size
         )
     except tf.errors.InvalidArgumentError as error:
-        raise ValueError(f"an image cannot be decoded ({error.message.splitlines()[0]})") from None
+        from seqlib.serving.server import error_message
+
+        raise ValueError(f"an image cannot be captioned: {error_message(error)}") from None
 
 
 def attention_of(captioner, image, ids):

@@ -16,6 +16,7 @@ import tensorflow as tf
 from apps.music.model import END, UNKNOWN
 from datasets.abc_normalize import canonical_prefix
 from seqlib import decoding
+from seqlib.serving.server import error_message
 
 # The longest continuation an export samples; larger `length` requests are cut to it.
 SERVING_MAX_LENGTH = 4000
@@ -226,7 +227,7 @@ def generate(
         for known in ("the prefix has characters the model never saw in training",):
             if known in error.message:
                 raise ValueError(f"{known.capitalize()}.") from None
-        raise ValueError(error.message.strip().splitlines()[0]) from None
+        raise ValueError(error_message(error)) from None
     return [
         GeneratedTune(abc.decode("utf-8"), bool(finished))
         for abc, finished in zip(out["abc"].numpy(), out["finished"].numpy())

@@ -18,7 +18,10 @@ and both follow TF Serving's documented format
   "<base64>"}`. An output string is written as `{"b64": ...}` when the output's
   name ends in `_bytes` (TF Serving's rule) or when it is not valid UTF-8 (JSON
   cannot carry it otherwise).
-- A refused request is answered `{"error": "<message>"}` with a 4xx status.
+- A refused request is answered `{"error": "<message>"}` with a 4xx status:
+  `parse_body` and `request_signature` read the raw body and the signature it
+  names, `parse_predict_request` its inputs, and each refuses what it cannot
+  use with a `RequestError` (never another exception, whatever the bytes).
 
 Nothing here imports TensorFlow: the values are numpy arrays, and a signature's
 inputs are described by `TensorSpec`-like `(dtype, shape)` pairs with numpy
@@ -39,10 +42,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 
 import numpy as np
 
 STRING = np.dtype(object)
+# Lists nested deeper than this are refused before they are walked: an input of
+# more dimensions is no tensor a model takes, and walking the nesting would
+# take one Python frame a level (numpy itself stops at 64 dimensions).
+MAX_DEPTH = 32
 
 
 class RequestError(ValueError):
@@ -51,6 +59,51 @@ class RequestError(ValueError):
     def __init__(self, message, status=400):
         super().__init__(message)
         self.status = status
+
+
+def parse_body(raw):
+    """The JSON value of a request body (bytes: UTF-8, -16 or -32).
+
+    Raises:
+        RequestError: 400, `JSON Parse error: ...`, for bytes that are not JSON,
+            an integer of more digits than Python reads, or nesting deeper than
+            Python's stack (which `json.loads` answers with RecursionError).
+    """
+    try:
+        return json.loads(raw)
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
+        raise RequestError(f"JSON Parse error: {' '.join(str(error).split())}") from None
+    except RecursionError:
+        raise RequestError("JSON Parse error: lists or objects nested too deeply") from None
+
+
+def request_signature(body, default):
+    """The signature a parsed `:predict` body asks for: its `signature_name`,
+    `default` when it names none.
+
+    Raises:
+        RequestError: 400 when `signature_name` is not a string (a list or an
+            object cannot even be looked up).
+    """
+    name = body.get("signature_name") if isinstance(body, dict) else None
+    if name is None or name == "":
+        return default
+    if not isinstance(name, str):
+        raise RequestError(f"'signature_name' must be a string; got {json.dumps(name)[:60]}")
+    return name
+
+
+def _depth(value):
+    """How deep `value`'s lists nest (0 for a scalar), found without recursion;
+    stops counting past `MAX_DEPTH`."""
+    depth, level = 0, [value]
+    while depth <= MAX_DEPTH:
+        lists = [v for v in level if isinstance(v, list)]
+        if not lists:
+            break
+        depth += 1
+        level = [item for v in lists for item in v]
+    return depth
 
 
 def _b64(value):
@@ -86,6 +139,8 @@ def to_array(value, dtype, shape, where):
         shape: The expected shape, `None` for any size; `None` for any rank.
         where: Names the value in error messages, e.g. `"input 'text'"`.
     """
+    if _depth(value) > MAX_DEPTH:
+        raise RequestError(f"{where}: lists nested more than {MAX_DEPTH} deep")
     try:
         if dtype == STRING:
             array = np.array(_strings(value, where), dtype=STRING)

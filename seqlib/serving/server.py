@@ -11,6 +11,10 @@ machine without Docker:
 - `POST /v1/models/NAME[/versions/N]:predict`: row (`instances`) or columnar
   (`inputs`) bodies, `{"b64": ...}` for bytes (see `seqlib.serving.rest`).
 
+- `GET  /` and any other path outside `/v1/`: the files of a static folder, by
+  default the playground page of this repository (`serving/playground/`), a
+  page that asks the models above through these same routes.
+
 Errors are `{"error": "..."}`: 400 for a malformed body or wrong inputs, 404 for
 an unknown model, version, signature or path, 413 for a body over the size limit.
 
@@ -38,22 +42,32 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pathlib
 import re
 import sys
 import threading
 
 import numpy as np
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server as _werkzeug_server
+from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from seqlib.export.models_config import served_models
 from seqlib.export.versions import latest_version, version_dirs
-from seqlib.serving.rest import RequestError, parse_predict_request, predict_response
+from seqlib.serving.rest import (
+    RequestError,
+    parse_body,
+    parse_predict_request,
+    predict_response,
+    request_signature,
+)
 
 DEFAULT_SIGNATURE = "serving_default"
 DEFAULT_MAX_REQUEST_BYTES = 16 * 2**20
+# The playground page of a checkout (absent from an installed wheel: `GET /` is then a 404).
+PLAYGROUND_DIR = pathlib.Path(__file__).resolve().parents[2] / "serving" / "playground"
 
 _ROUTE = re.compile(
     r"/v1/models/(?P<name>[^/:]+)"
@@ -221,6 +235,35 @@ def _error(message, status):
     return _json({"error": message}, status)
 
 
+_FUNCTION_NODE = re.compile(r"^(\{\{function_node [^}]*\}\}\s*)+")
+_ASSERTION = re.compile(r"assertion failed: \[(.*)\]")
+
+
+def error_message(error):
+    """The first line of what failed in `error`, for a person.
+
+    TensorFlow wraps an op's message: a graph called from Python starts with
+    "Graph execution error:" and the Python stack of the op; a function adds
+    "{{function_node ...}}"; autograph writes "in user code:", the stack, then
+    the error; an `Assert` writes "assertion failed: [<message>]". The
+    wrappings are taken off.
+    """
+    text = getattr(error, "message", None) or str(error)
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if lines and lines[0].strip() == "in user code:":
+        lines = [re.sub(r"^\w+Error: ", "", lines[-1].strip())]
+    elif lines and lines[0].startswith("Graph execution error"):
+        lines = [
+            line
+            for line in lines[1:]
+            if not line[0].isspace()
+            and not line.startswith(("Detected at node", "<stack traces unavailable>"))
+        ]
+    first = _FUNCTION_NODE.sub("", lines[0]) if lines else type(error).__name__
+    match = _ASSERTION.search(first)
+    return match.group(1) if match else first
+
+
 class RestApp:
     """The WSGI application: TF Serving's REST routes over a `ModelRepository`.
 
@@ -228,12 +271,17 @@ class RestApp:
         repository: The models to serve.
         max_request_bytes: Larger bodies are refused with 413.
         log: Where unexpected errors are reported (the repository's log by default).
+        static_dir: A folder whose files answer `GET` outside `/v1/` (`/` is its
+            `index.html`); None answers those paths 404.
     """
 
-    def __init__(self, repository, max_request_bytes=DEFAULT_MAX_REQUEST_BYTES, log=None):
+    def __init__(
+        self, repository, max_request_bytes=DEFAULT_MAX_REQUEST_BYTES, log=None, static_dir=None
+    ):
         self.repository = repository
         self.max_request_bytes = max_request_bytes
         self.log = log or repository.log
+        self.static_dir = None if static_dir is None else os.fspath(static_dir)
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -258,6 +306,8 @@ class RestApp:
     def dispatch(self, request):
         match = _ROUTE.fullmatch(request.path)
         if match is None:
+            if not request.path.startswith("/v1/") and request.method in ("GET", "HEAD"):
+                return self.static(request)
             raise RequestError(f"Malformed request: {request.method} {request.path}", 404)
         if match["label"] is not None:
             raise RequestError(
@@ -297,17 +347,31 @@ class RestApp:
             }
         )
 
+    def static(self, request):
+        """A file of `static_dir` (its `index.html` for a folder); 404 if absent."""
+        if self.static_dir is None or not os.path.isdir(self.static_dir):
+            raise RequestError(
+                f"No page at {request.path}: this server has no static folder "
+                f"(the playground is serving/playground/ of a checkout)",
+                404,
+            )
+        path = request.path.lstrip("/")
+        if path == "" or path.endswith("/"):
+            path += "index.html"
+        try:
+            # send_from_directory refuses paths that leave the folder (`..`, absolute).
+            response = send_from_directory(self.static_dir, path, request.environ)
+        except NotFound:
+            raise RequestError(f"Not found: {request.path}", 404) from None
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
     def predict(self, request, servable):
         import tensorflow as tf
 
         raw = request.get_data(cache=False)  # 413 past the limit
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise RequestError(f"JSON Parse error: {error}") from None
-        signature = (body.get("signature_name") if isinstance(body, dict) else None) or (
-            DEFAULT_SIGNATURE
-        )
+        body = parse_body(raw)
+        signature = request_signature(body, DEFAULT_SIGNATURE)
         if signature not in servable.signatures:
             raise RequestError(
                 f'Serving signature name: "{signature}" not found in signature def; '
@@ -318,8 +382,7 @@ class RestApp:
         try:
             outputs = servable.predict(signature, inputs)
         except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
-            message = getattr(error, "message", None) or str(error)
-            raise RequestError(message.strip().splitlines()[0]) from None
+            raise RequestError(error_message(error)) from None
         return _json(predict_response(outputs, row_format))
 
 
@@ -336,6 +399,7 @@ def make_server(
     poll_seconds=2.0,
     quiet=False,
     log=None,
+    static_dir=PLAYGROUND_DIR,
 ):
     """A threaded HTTP server for the models of `base_dir`, loaded before it returns.
 
@@ -347,6 +411,8 @@ def make_server(
         poll_seconds: How often new versions are looked for; 0 turns polling off.
         quiet: Do not log every request.
         log: `print`-like callable for loading messages (stderr by default).
+        static_dir: The folder served at `/` and the other paths outside `/v1/`:
+            the playground page by default; None: no page.
 
     Returns:
         The server (`serve_forever()`, `shutdown()`, `server_port`); its
@@ -356,7 +422,11 @@ def make_server(
     repository.refresh()
     handler = _QuietHandler if quiet else WSGIRequestHandler
     server = _werkzeug_server(
-        host, port, RestApp(repository, max_request_bytes), threaded=True, request_handler=handler
+        host,
+        port,
+        RestApp(repository, max_request_bytes, static_dir=static_dir),
+        threaded=True,
+        request_handler=handler,
     )
     server.repository = repository
     if poll_seconds:

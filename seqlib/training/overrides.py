@@ -7,6 +7,7 @@ every app config gets the same command-line behaviour without writing a parser.
 import dataclasses
 import difflib
 import enum
+import math
 import types
 import typing
 
@@ -18,7 +19,8 @@ _NONE = ("none", "null")
 def from_overrides(config, overrides):
     """Returns a copy of a dataclass config with `key=value` overrides applied.
 
-    Values are read by the annotated type of their field: `int`, `float`, `str`,
+    Values are read by the annotated type of their field: `int`, `float` (finite
+    only: `nan` and `inf` are refused), `str`,
     `bool` (`true/false/yes/no/on/off/1/0`), `X | None` (`none` or `null` for
     `None`), `typing.Literal[...]`, enums (by name or value) and tuples or lists
     (comma-separated, e.g. `layers=64,64`). A dotted key (`model.units=64`)
@@ -175,7 +177,12 @@ def _parse(text, hint):
     if hint is int:
         return int(text)
     if hint is float:
-        return float(text)
+        value = float(text)
+        # float() reads "nan", "inf" and "1e999" (and 400 nines) as numbers that
+        # no config field means: refuse them here, for every field at once.
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
+        return value
     if hint is str:
         return text
     if isinstance(hint, type) and issubclass(hint, enum.Enum):

@@ -267,7 +267,7 @@ def test_every_verb_on_tiny_scenes(home, model_server):
 
     result = _invoke("evaluate")
     assert result.exit_code == 0, result.output
-    name = "colour + form CNN + GRU, doubly stochastic 1, word dropout 0.5"
+    name = "colour + form CNN + GRU, doubly stochastic 1, word dropout 0.5, factored output"
     for row in ("| most frequent training caption | - |", f"| {name} | greedy |"):
         assert row in result.output
     assert f"| {name} | beam 3 |" in result.output
