@@ -95,11 +95,11 @@ class ModelConfig:
     word_dropout: In training, the share of the decoder's input words
         replaced by `[UNK]`, so that each word must come from the image:
         it is what lets the model name colour-shape pairs it never saw.
-    factored_output: With the factored encoder on the scenes: colour words
-        are predicted from the attended colour channels alone, size and shape
-        words from the form channels alone, and the state only decides which
-        kind of word comes next (`ShowAttendTell`'s output groups), so no
-        word can lean on the one before it.
+    factored_output: With the factored encoder (other encoders ignore it):
+        the scenes' colour words are predicted from the attended colour
+        channels alone, size and shape words from the form channels alone, and
+        the state only decides which kind of word comes next (`ShowAttendTell`'s
+        output groups), so no word can lean on the one before it.
     """
 
     encoder: str = "cnn"
@@ -149,14 +149,22 @@ class DecodeConfig:
         beam_width: Hypotheses kept by beam search.
         length_penalty: GNMT's alpha: scores are divided by
             `((5 + length) / 6) ** alpha`; 0 compares raw log-probabilities.
-        max_length: Most words of a caption (the end mark not counted).
+        max_length: Most words of a caption (the end mark not counted); a run
+            stops at its longest training caption when that is shorter.
         batch_size: Images decoded together.
+        repetition_penalty: CTRL's penalty on the logits of words already
+            written (`seqlib.decoding.guard_logits`); 1 is off. Off for the
+            scenes, whose captions repeat words by their grammar.
+        no_repeat_ngram_size: Never repeat an n-gram of this many words; 0 is
+            off (the scenes repeat whole phrases: "left of a small red circle").
     """
 
     beam_width: int = 3
     length_penalty: float = 0.0
     max_length: int = 20
     batch_size: int = 64
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
 
     def __post_init__(self):
         check(
@@ -167,6 +175,11 @@ class DecodeConfig:
         check(
             self.length_penalty >= 0,
             f"Expected length_penalty >= 0. Received: {self.length_penalty}",
+        )
+        check(
+            self.repetition_penalty > 0 and self.no_repeat_ngram_size >= 0,
+            "Expected repetition_penalty > 0 and no_repeat_ngram_size >= 0. Received: "
+            f"{self.repetition_penalty}, {self.no_repeat_ngram_size}",
         )
 
 
@@ -184,16 +197,10 @@ def check_config(config):
     after each `--set`, and refuse a valid config reached through an invalid one).
 
     Raises:
-        ValueError: a MobileNetV2 encoder without weights, an image size the
-            encoder cannot halve down to a whole grid, or a factored output
-            without the factored encoder.
+        ValueError: a MobileNetV2 encoder without weights, or an image size
+            the encoder cannot halve down to a whole grid.
     """
     size, m = config.data.image_size, config.model
-    check(
-        not m.factored_output or m.encoder == "factored",
-        "model.factored_output reads the factored encoder's colour and form channels: "
-        f"set model.encoder=factored. Received: encoder={m.encoder!r}",
-    )
     if m.encoder in ("cnn", "factored"):
         stages = len(m.cnn_filters)
         check(

@@ -175,8 +175,8 @@ def output_groups(config, vocabulary):
     """`ShowAttendTell`'s output groups for `model.factored_output`: the scenes'
     colour words read the factored encoder's colour channels only, their size and
     shape words its form channels only (words missing from the vocabulary are
-    left out); None when it is off."""
-    if not config.model.factored_output:
+    left out); None when it is off or the encoder is not the factored one."""
+    if not config.model.factored_output or config.model.encoder != "factored":
         return None
     from datasets.scenes import COLOURS, SHAPES, SIZES
 

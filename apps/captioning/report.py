@@ -33,7 +33,7 @@ def describe_variant(config):
     )
     if m.word_dropout:
         parts.append(f"word dropout {m.word_dropout:g}")
-    if m.factored_output:
+    if m.factored_output and m.encoder == "factored":
         parts.append("factored output")
     if not m.positions:
         parts.append("no positions")
@@ -229,7 +229,7 @@ def write(report_dir, run, config, results, test, images, captions, captioner):
         f"{m.cell.upper()} decoder of {m.units} units with {m.embedding_dim}-dimensional "
         f"word embeddings; doubly stochastic regulariser lambda = {m.doubly_stochastic:g}; "
         f"dropout {m.dropout}; word dropout {m.word_dropout:g}"
-        f"{'; colour, size and shape words from their own channels (factored output)' if m.factored_output else ''}. Trained {t.epochs} epochs, batch {t.batch_size}, "
+        f"{'; colour, size and shape words from their own channels (factored output)' if m.factored_output and m.encoder == 'factored' else ''}. Trained {t.epochs} epochs, batch {t.batch_size}, "
         f"{t.optimizer} at {t.learning_rate:g} ({t.lr_schedule}), label smoothing "
         f"{t.label_smoothing}, on captions of at most {config.data.max_tokens} tokens. "
         f"Beam search: width {d.beam_width}, GNMT length penalty {d.length_penalty:g}, at "

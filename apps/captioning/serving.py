@@ -12,9 +12,17 @@ from apps.captioning.config import MAX_PIXELS
 from apps.captioning.model import decode_images
 from apps.common.decoder import DecoderModule, attention_of_one, decode_batches
 
+# The least share of an image's pixels that must stand out of its background for it
+# to be captioned: 0.2 %, 8 pixels at 64 px, where the smallest shape covers about 40.
+MIN_FIGURE = 0.002
+
 
 class Captioner(DecoderModule):
     """Encoded images in (`image`), captions out (`caption`), with `ids` and `score`.
+
+    With the factored encoder, an image with no figure on its background (a
+    plain colour) is captioned "no shapes found" rather than decoded: the
+    decoder has nothing to attend to, and would name shapes that are not there.
 
     Args:
         model: A built `ShowAttendTell`.
@@ -30,6 +38,7 @@ class Captioner(DecoderModule):
 
     input_name = "image"
     output_name = "caption"
+    empty_text = "no shapes found"
 
     def __init__(self, model, vocabulary, image_size, grid, decode, max_pixels=MAX_PIXELS):
         super().__init__(model, vocabulary, decode)
@@ -37,13 +46,38 @@ class Captioner(DecoderModule):
         self.max_pixels = int(max_pixels)
         self.grid = tf.constant(grid, tf.int32)
         self.steps = int(decode.max_length) + 1  # the words and the end mark
+        self.repetition_penalty = float(decode.repetition_penalty)
+        self.no_repeat_ngram_size = int(decode.no_repeat_ngram_size)
+        # The factored encoder's colour-blind map of where the image differs from
+        # its background: an image with no figure at all gets `empty_text`.
+        encoder = getattr(model, "encoder", None)
+        layers = {layer.name: layer for layer in getattr(encoder, "layers", [])}
+        self.figure_ground = layers.get("figure_ground")
 
     def images(self, image):
         """`(batch, S, S, 3)` floats of encoded images `(batch,)`."""
         return decode_images(image, self.image_size, self.max_pixels)
 
+    def generate_options(self):
+        """The repetition guards of `decode` (none when off)."""
+        options = {}
+        if self.repetition_penalty != 1.0:
+            options["repetition_penalty"] = self.repetition_penalty
+        if self.no_repeat_ngram_size:
+            options["no_repeat_ngram_size"] = self.no_repeat_ngram_size
+        return options
+
     def model_inputs(self, image):
-        return self.images(image), self.steps, None
+        images = self.images(image)
+        return images, self.steps, self.no_figure(images)
+
+    def no_figure(self, images):
+        """`(batch,)` True for images where fewer than `MIN_FIGURE` of the pixels stand
+        out of the background (a plain colour, say); None without a factored encoder."""
+        if self.figure_ground is None:
+            return None
+        figure = tf.cast(self.figure_ground(images)[..., 0] > 0.9, tf.float32)  # (batch, S, S)
+        return tf.reduce_mean(figure, axis=[1, 2]) < MIN_FIGURE
 
     @tf.function(
         input_signature=[

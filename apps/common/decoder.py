@@ -92,10 +92,13 @@ class DecoderModule(tf.Module):
         self.beam_width = int(decode.beam_width)
         self.length_penalty = float(decode.length_penalty)
 
+    # What an input flagged `empty` by `model_inputs` is answered with.
+    empty_text = ""
+
     def model_inputs(self, inputs):
         """`(model_input, max_length, empty)` of a batch of the signature's input:
-        what `model.generate` reads, its most steps, and which inputs decode to
-        nothing (a boolean `(batch,)`, or None)."""
+        what `model.generate` reads, its most steps, and which inputs have nothing
+        to decode (a boolean `(batch,)`, or None): they are answered `empty_text`."""
         raise NotImplementedError
 
     def generate_options(self):
@@ -122,7 +125,7 @@ class DecoderModule(tf.Module):
             ids, scores = ids[:, 0], scores[:, 0]  # the best hypothesis
         text = detokenize(self.output_tokens(inputs, model_input, ids))
         if empty is not None:
-            text = tf.where(empty, tf.constant(""), text)
+            text = tf.where(empty, tf.constant(self.empty_text), text)
         return {self.output_name: text, "ids": ids, "score": scores}
 
     def end_words(self):

@@ -195,6 +195,13 @@ class ShowAttendTell(keras.Model):
         """The decoding state after encoding `images`: a dict of tensors whose
         leading axis is the batch, as `seqlib.decoding` expects."""
         memory = self.encode(images, training=training)
+        for group in self.output_groups or ():
+            start, stop = group["features"]
+            if memory.shape[-1] is not None and stop > memory.shape[-1]:
+                raise ValueError(
+                    f"An output group reads feature channels {start}:{stop}; the encoder "
+                    f"gives {memory.shape[-1]}."
+                )
         if not self.cell.built:
             self._build_decoder(memory.shape[-1], memory.shape[1])
         mean = ops.mean(memory, axis=1)
@@ -229,11 +236,6 @@ class ShowAttendTell(keras.Model):
             self.group_gate.build((None, self.embedding_dim))
             for group, head in zip(self.output_groups, self.group_heads):
                 start, stop = group["features"]
-                if stop > feature_dim:
-                    raise ValueError(
-                        f"An output group reads feature channels {start}:{stop}; the "
-                        f"encoder gives {feature_dim}."
-                    )
                 head.build((None, stop - start))
 
     # -- decoder --------------------------------------------------------------
@@ -311,8 +313,19 @@ class ShowAttendTell(keras.Model):
             return logits, alphas
         return logits
 
-    def generate(self, images, method="beam", max_length=20, beam_width=3, length_penalty=0.0):
-        """Decodes captions with `seqlib.decoding` (`"greedy"` or `"beam"`)."""
+    def generate(
+        self,
+        images,
+        method="beam",
+        max_length=20,
+        beam_width=3,
+        length_penalty=0.0,
+        repetition_penalty=1.0,
+        no_repeat_ngram_size=0,
+    ):
+        """Decodes captions with `seqlib.decoding` (`"greedy"` or `"beam"`);
+        `repetition_penalty` and `no_repeat_ngram_size` are its repetition
+        guards (`seqlib.decoding.guard_logits`; 1 and 0 are off)."""
         from seqlib import decoding
 
         check_choice("method", method, ("greedy", "beam"))
@@ -324,6 +337,8 @@ class ShowAttendTell(keras.Model):
             start_ids=start_ids,
             end_id=self.end_id,
             max_length=max_length,
+            repetition_penalty=repetition_penalty,
+            no_repeat_ngram_size=no_repeat_ngram_size,
         )
         if method == "greedy":
             return decoding.greedy_search(**common)

@@ -467,3 +467,67 @@ def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):
     assert len([line for line in result.output.splitlines() if line.strip()]) <= 3
     # A mistake leaves no half-made run behind.
     assert not (home / "runs" / "captioning" / "cpu-small" / "checkpoints").exists()
+
+
+def test_an_image_with_no_figure_is_captioned_no_shapes_found(tmp_path):
+    """A plain colour has nothing on its background: the factored encoder's
+    figure-ground map says so, and the caption says it instead of a decode of
+    shapes that are not there. A scene is decoded as usual."""
+    from apps.captioning.config import PRESETS, DecodeConfig
+    from apps.captioning.model import build_model, build_variables, grid_size
+    from apps.captioning.serving import Captioner, caption_images
+    from apps.common.text import TARGET_SPECIALS, Vocabulary
+    from datasets.scenes import Scene, SceneObject, draw
+    from seqlib.training import from_overrides
+
+    config = from_overrides(PRESETS["cpu-small"], [TINY[i + 1] for i in range(0, len(TINY), 2)])
+    vocabulary = Vocabulary([*TARGET_SPECIALS, "a", "red", "circle"], len(TARGET_SPECIALS))
+    model = build_variables(build_model(config, vocabulary.size), 32)
+    captioner = Captioner(model, vocabulary, 32, grid_size(config), DecodeConfig(max_length=4))
+
+    def png(pixels):
+        out = io.BytesIO()
+        Image.fromarray(pixels).save(out, "PNG")
+        return out.getvalue()
+
+    plain = [png(np.full((32, 32, 3), colour, np.uint8)) for colour in (0, 128, (215, 35, 35))]
+    scene = png(draw(Scene.of([SceneObject("circle", "red", "small", 0.5, 0.5)]), 32))
+    texts, _, _ = caption_images(captioner, [*plain, scene])
+    assert texts[:3] == ["no shapes found"] * 3
+    assert texts[3] != "no shapes found"
+    # The plain CNN has no figure-ground map: it decodes whatever it is given.
+    cnn = from_overrides(config, ["model.encoder=cnn"])
+    model = build_variables(build_model(cnn, vocabulary.size), 32)
+    captioner = Captioner(model, vocabulary, 32, grid_size(cnn), DecodeConfig(max_length=4))
+    assert "no shapes found" not in caption_images(captioner, plain)[0]
+
+
+def test_decode_guards_reach_the_captioner():
+    """`decode.no_repeat_ngram_size` and `decode.repetition_penalty` go to seqlib's
+    decoders: a tiny untrained model that repeats itself stops repeating."""
+    from apps.captioning.config import PRESETS, DecodeConfig
+    from apps.captioning.model import build_model, build_variables, grid_size
+    from apps.captioning.serving import Captioner, caption_images
+    from apps.common.text import TARGET_SPECIALS, Vocabulary
+    from datasets.scenes import Scene, SceneObject, draw
+    from seqlib.training import from_overrides
+
+    config = from_overrides(PRESETS["cpu-small"], [TINY[i + 1] for i in range(0, len(TINY), 2)])
+    words = ["a", "red", "circle", "small", "blue"]
+    vocabulary = Vocabulary([*TARGET_SPECIALS, *words], len(TARGET_SPECIALS))
+    keras.utils.set_random_seed(3)
+    model = build_variables(build_model(config, vocabulary.size), 32)
+    out = io.BytesIO()
+    Image.fromarray(draw(Scene.of([SceneObject("circle", "red", "small", 0.5, 0.5)]), 32)).save(
+        out, "PNG"
+    )
+    image = [out.getvalue()]
+    for guard in ({"no_repeat_ngram_size": 1}, {"repetition_penalty": 1e6}):
+        decode = DecodeConfig(max_length=5, beam_width=1, **guard)
+        captioner = Captioner(model, vocabulary, 32, grid_size(config), decode)
+        assert captioner.generate_options() == guard
+        for greedy in (True, False):
+            caption = caption_images(captioner, image, greedy=greedy)[0][0].split()
+            assert len(caption) == len(set(caption)), (guard, caption)
+    with pytest.raises(ValueError, match="no_repeat_ngram_size >= 0"):
+        DecodeConfig(no_repeat_ngram_size=-1)
