@@ -16,6 +16,7 @@ from apps.common.cli import (
     config_options,
     data_option,
     model_options,
+    several_runs_options,
     user_errors,
     workdir,
 )
@@ -118,15 +119,7 @@ add_export_command(cli, APP)
 
 @cli.command()
 @config_options(APP)
-@click.option(
-    "--seed",
-    "seed_list",
-    type=int,
-    multiple=True,
-    default=(1, 2, 3),
-    show_default=True,
-    help="Train the preset with each of these seeds (train.seed).",
-)
+@several_runs_options(APP, "seeds", "Train the preset with each of these seeds (train.seed).")
 @click.option(
     "--split",
     "split_name",
@@ -135,25 +128,15 @@ add_export_command(cli, APP)
     show_default=True,
     help="The split each seed is scored on.",
 )
-@click.option(
-    "--runs-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: runs/captioning/seeds.",
-)
-@click.option(
-    "--report-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: reports/captioning/seeds.",
-)
 @user_errors
-def seeds(preset, overrides, seed_list, split_name, runs_dir, report_dir):
+def seeds(preset, overrides, seeds, split_name, runs_dir, report_dir):
     """The preset trained with several seeds (finished runs are reused), each
     scored; the table of each seed, the mean and the spread ->
     reports/captioning/seeds/."""
     report_dir = report_dir or workdir() / "reports" / "captioning" / "seeds"
     APP.pipeline().seeds(
         APP.config(preset, overrides),
-        seed_list,
+        seeds,
         runs_dir or APP.run_dir("seeds"),
         report_dir,
         split_name=split_name,

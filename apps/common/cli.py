@@ -136,6 +136,41 @@ def config_options(app: App):
     return decorate
 
 
+def several_runs_options(app: App, folder: str, seed_help: str):
+    """`--seed` (repeatable, default 1, 2, 3), `--runs-dir` and `--report-dir` of a
+    verb that trains several runs (`ablations`, `seeds`): runs in
+    `runs/<app>/<folder>/`, the report in `reports/<app>/<folder>/` by default."""
+
+    def decorate(fn):
+        for option in reversed(
+            [
+                click.option(
+                    "--seed",
+                    "seeds",
+                    type=int,
+                    multiple=True,
+                    default=(1, 2, 3),
+                    show_default=True,
+                    help=seed_help,
+                ),
+                click.option(
+                    "--runs-dir",
+                    type=click.Path(file_okay=False, path_type=pathlib.Path),
+                    help=f"Default: runs/{app.name}/{folder}.",
+                ),
+                click.option(
+                    "--report-dir",
+                    type=click.Path(file_okay=False, path_type=pathlib.Path),
+                    help=f"Default: reports/{app.name}/{folder}.",
+                ),
+            ]
+        ):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
 def train_options(fn):
     """The training switches every app has; each maps onto a `TrainConfig` field."""
     options = [

@@ -1,7 +1,5 @@
 """`python -m apps.sentiment <verb>`: the command line of the sentiment app."""
 
-import pathlib
-
 import click
 
 from apps.common.cli import (
@@ -15,6 +13,7 @@ from apps.common.cli import (
     config_options,
     data_option,
     model_options,
+    several_runs_options,
     user_errors,
     workdir,
 )
@@ -107,24 +106,8 @@ add_export_command(cli, APP)
 
 @cli.command()
 @config_options(APP)
-@click.option(
-    "--seed",
-    "seeds",
-    type=int,
-    multiple=True,
-    default=(1, 2, 3),
-    show_default=True,
-    help="Train every variant with each of these seeds (train.seed).",
-)
-@click.option(
-    "--runs-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: runs/sentiment/ablations.",
-)
-@click.option(
-    "--report-dir",
-    type=click.Path(file_okay=False, path_type=pathlib.Path),
-    help="Default: reports/sentiment/ablations.",
+@several_runs_options(
+    APP, "ablations", "Train every variant with each of these seeds (train.seed)."
 )
 @user_errors
 def ablations(preset, overrides, seeds, runs_dir, report_dir):
