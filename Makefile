@@ -32,17 +32,30 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# With node 18+ on PATH it also installs the playground page's npm packages
+# (package-lock.json: abcjs, and puppeteer-core + @sparticuz/chromium for the
+# browser tests) and copies what the page loads into serving/playground/vendor/;
+# without node the Python side installs alone and the browser tests are skipped.
+$(STAMP): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[dev]'
+	@if node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 18 ? 1 : 0)' 2>/dev/null \
+	    && command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund && node serving/playground/tools/vendor.mjs; \
+	else \
+	  echo "node 18+ and npm not found: the playground page is served without abcjs" \
+	       "(no sheet music) and the browser tests are skipped"; \
+	fi
 	touch $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --durations=15
 
+# The fuzz tests (tests/fuzz) run their long hypothesis profile here: 500 random
+# examples per property instead of make test's 60 fixed ones.
 test-all: $(STAMP)
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m '' --durations=15
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q -n $(PYTEST_WORKERS) -m '' --durations=15
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check seqlib apps datasets tests bench

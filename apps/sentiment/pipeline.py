@@ -321,13 +321,16 @@ def evaluation_sets():
 
 
 def export(run_dir, models_dir):
-    """Exports the trained model to `models_dir/sentiment/<next version>/`."""
+    """Exports the trained model to `models_dir/sentiment/<next version>/`:
+    `serving_default` and `explain` (the words read and their attention)."""
     run = Run(pathlib.Path(run_dir))
     model = run.load_model()
+    module = SentimentServing(model)
     return export_for_serving(
-        SentimentServing(model),
+        module,
         models_dir,
         "sentiment",
+        signatures={"serving_default": module.serve, "explain": module.explain},
         extra_assets=run.export_assets(),
     )
 

@@ -68,6 +68,7 @@ def cli(models_dir, host, port, max_request_mb, poll_seconds, quiet):
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: {url} is open to the network, without authentication.", err=True)
     click.echo(f"REST API on {url}  (models: {', '.join(names) or 'none'}; Ctrl-C stops)")
+    click.echo(f"playground: {url}/")
     if "sentiment" in names:
         click.echo(
             f'try:  curl -d \'{{"instances": ["what a lovely day"]}}\' '

