@@ -26,6 +26,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from apps.stocks.calibration import mean_interval_score
 from datasets.stocks_data import adjustment_factors
 
 MOVING_AVERAGE_DAYS = 5
@@ -165,14 +166,10 @@ def binomial_band(n, level, confidence=0.95):
 
 
 def interval_score(actual, lower, upper, level, last_close):
-    """Mean interval score of central `level` intervals (Gneiting & Raftery 2007, eq. 43),
-    on log returns from `last_close` (so tickers of any price compare):
-    `(u - l) + 2/a (l - y)+ + 2/a (y - u)+`, `a = 1 - level`; lower is better."""
-    a = 1.0 - level
+    """`calibration.mean_interval_score` of central `level` intervals in prices, on log
+    returns from `last_close` (so tickers of any price compare)."""
     y, lo, up = (np.log(np.asarray(x, "float64") / last_close) for x in (actual, lower, upper))
-    return float(
-        np.mean((up - lo) + 2.0 / a * np.maximum(lo - y, 0) + 2.0 / a * np.maximum(y - up, 0))
-    )
+    return mean_interval_score(y, lo, up, level)
 
 
 def empirical_intervals(train, test, level):

@@ -164,10 +164,10 @@ def fit(scaled, target, tickers, level, median_index, calibration="ticker", shri
     return Calibration(level, shrinkage, pooled, own, days=len(scaled))
 
 
-def interval_score(scaled, target, level):
-    """Mean interval score (Gneiting & Raftery 2007) of the outermost levels, scaled units."""
+def mean_interval_score(target, lower, upper, level):
+    """Mean interval score of central `level` intervals (Gneiting & Raftery 2007, eq. 43):
+    `(u - l) + 2/a (l - y)+ + 2/a (y - u)+`, `a = 1 - level`; lower is better."""
     a = 1.0 - level
-    lower, upper = scaled[..., 0], scaled[..., -1]
     return float(
         np.mean(
             (upper - lower)
@@ -175,6 +175,11 @@ def interval_score(scaled, target, level):
             + 2.0 / a * np.maximum(target - upper, 0.0)
         )
     )
+
+
+def interval_score(scaled, target, level):
+    """`mean_interval_score` of the outermost levels of `(N, H, Q)`, scaled units."""
+    return mean_interval_score(target, scaled[..., 0], scaled[..., -1], level)
 
 
 def cross_check(scaled, target, tickers, origins, level, median_index):
