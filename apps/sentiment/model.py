@@ -26,6 +26,8 @@ neutral, positive), so their topics and label balance stay out of the
 bidirectional language model pretrained on unlabelled text (`pretrain`).
 """
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -39,19 +41,36 @@ RATING_SCALE = 4.0  # ratings lie in [-4, 4]; the head predicts rating / 4
 EXTRA_CLASSES = ("negative", "neutral", "positive")  # the extra tweets' head
 
 
-def standardize(texts):
+def standardize(texts, split_clitics=False):
     """Lower-cases, replaces links and user names, and splits runs of
-    punctuation (`!!!`, `:)`) from words so that they become tokens of their own."""
+    punctuation (`!!!`, `:)`) from words so that they become tokens of their own.
+
+    With `split_clitics`, clitics become words of their own the way GloVe's
+    tokenizer (Stanford's, Penn Treebank style) wrote them: "don't" -> "do n't",
+    "can't" -> "ca n't", "it's" -> "it 's", "i'm" -> "i 'm"; so negation is one
+    word, "n't", whatever verb carries it, and both halves have a vector.
+    """
     texts = tf.strings.lower(texts)
     texts = tf.strings.regex_replace(texts, r"https?://\S+", " <url> ")
     texts = tf.strings.regex_replace(texts, r"@\w+", " <user> ")
+    if split_clitics:
+        texts = tf.strings.regex_replace(texts, "[\u2019`]", "'")
+        texts = tf.strings.regex_replace(texts, r"(\w)n't\b", r"\1 n't")
+        texts = tf.strings.regex_replace(texts, r"(\w)'(s|m|re|ve|ll|d)\b", r"\1 '\2")
     return tf.strings.regex_replace(texts, r"([!?.,;:()\"*]+)", r" \1 ")
+
+
+def standardizer(config):
+    """The `standardize` of `config` (`data.split_clitics`)."""
+    return functools.partial(standardize, split_clitics=config.data.split_clitics)
 
 
 def make_vectorizer(config, vocabulary=None):
     return keras.layers.TextVectorization(
-        max_tokens=config.data.max_tokens,
-        standardize=standardize,
+        # A given vocabulary may hold more than `data.max_tokens` words: those of
+        # the training texts, then the word vectors' (`model.vector_vocabulary`).
+        max_tokens=config.data.max_tokens if vocabulary is None else None,
+        standardize=standardizer(config),
         split="whitespace",
         output_sequence_length=config.data.sequence_length,
         vocabulary=vocabulary,
@@ -73,19 +92,24 @@ class Tokenize(keras.layers.Layer):
     """Raw strings `(batch,)` to padded words `(batch, length)`, `""` padding: the
     same standardization and split as the `TextVectorization` layer."""
 
-    def __init__(self, length, **kwargs):
+    def __init__(self, length, split_clitics=False, **kwargs):
         super().__init__(**kwargs)
         self.length = length
+        self.split_clitics = split_clitics
 
     def call(self, texts):
-        words = tf.strings.split(standardize(texts))
+        words = tf.strings.split(standardize(texts, self.split_clitics))
         return words.to_tensor(default_value="", shape=[None, self.length])
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.length)
 
     def get_config(self):
-        return {**super().get_config(), "length": self.length}
+        return {
+            **super().get_config(),
+            "length": self.length,
+            "split_clitics": self.split_clitics,
+        }
 
 
 def build_model(config, vocabulary, embeddings=None):
@@ -106,10 +130,13 @@ def build_model(config, vocabulary, embeddings=None):
         embeddings_initializer="uniform"
         if embeddings is None
         else keras.initializers.Constant(embeddings),
+        trainable=not model_config.freeze_word_vectors,
         name="embedding",
     )(ids)  # (batch, T, E)
     if model_config.subword_buckets:
-        words = Tokenize(config.data.sequence_length, name="tokenize")(texts)
+        words = Tokenize(config.data.sequence_length, config.data.split_clitics, name="tokenize")(
+            texts
+        )
         subwords = SubwordEmbedding(
             model_config.subword_buckets,
             model_config.embedding_dim,
@@ -117,6 +144,16 @@ def build_model(config, vocabulary, embeddings=None):
             name="subword_embedding",
         )(words)  # (batch, T, E)
         x = keras.layers.Add(name="word_plus_subwords")([x, subwords])
+    if model_config.lexicon != "none":
+        valences = keras.layers.Embedding(
+            len(vocabulary) + 2,
+            2,
+            mask_zero=True,
+            embeddings_initializer=keras.initializers.Constant(lexicon_rows(config, vocabulary)),
+            trainable=False,
+            name="lexicon",
+        )(ids)  # (batch, T, 2): valence / 4, has one
+        x = keras.layers.Concatenate(name="words_and_valences")([x, valences])
     x = keras.layers.SpatialDropout1D(model_config.dropout, name="word_dropout")(x)
     for i in range(model_config.layers):
         x = Bidirectional(
@@ -138,6 +175,43 @@ def build_model(config, vocabulary, embeddings=None):
             len(EXTRA_CLASSES), activation="softmax", dtype="float32", name="extra_tweets"
         )(pooled)
     return keras.Model(texts, outputs, name="sentiment")
+
+
+def extend_vocabulary(config, vocabulary):
+    """The vocabulary of the training texts followed by the words that prior
+    knowledge brings and it lacks: the `model.vector_vocabulary` most frequent
+    words of the word vectors, then the lexicon's (`model.lexicon`); only the
+    words the standardization reads as themselves (not "u.s.", which it splits).
+    So a word no training text shows is read with its vector and valence, not as
+    `[UNK]`."""
+    extra = []
+    if config.model.vector_vocabulary:
+        from datasets.sentiment_corpora import load_glove
+
+        words, _ = load_glove()  # most frequent first
+        extra += words[: config.model.vector_vocabulary]
+    if config.model.lexicon != "none":
+        from datasets.sentiment_corpora import load_vader_lexicon
+
+        extra += sorted(load_vader_lexicon())
+    known = set(vocabulary)
+    extra = [word for word in dict.fromkeys(extra) if word not in known]
+    read = standardizer(config)(tf.constant(extra, tf.string)).numpy() if extra else []
+    return [*vocabulary, *(w for w, r in zip(extra, read) if r.decode("utf-8").split() == [w])]
+
+
+def lexicon_rows(config, vocabulary):
+    """`(len(vocabulary) + 2, 2)` float32: each word's valence in `model.lexicon`
+    divided by 4 (so in [-1, 1]) and 1.0 where it has one; zeros for padding,
+    `[UNK]` and words the lexicon lacks."""
+    from datasets.sentiment_corpora import load_vader_lexicon
+
+    lexicon = load_vader_lexicon()
+    rows = np.zeros((len(vocabulary) + 2, 2), "float32")
+    for i, word in enumerate(vocabulary, start=2):
+        if word in lexicon:
+            rows[i] = (lexicon[word] / 4.0, 1.0)
+    return rows
 
 
 def word_vector_rows(config, vocabulary, seed):
@@ -206,5 +280,6 @@ def explainer(model):
 
 def words_of(config, texts):
     """The words the model reads from each text, as the attention weights index them."""
-    words = Tokenize(config.data.sequence_length)(tf.constant(list(texts))).numpy()
+    tokenize = Tokenize(config.data.sequence_length, config.data.split_clitics)
+    words = tokenize(tf.constant(list(texts))).numpy()
     return [[w.decode("utf-8") for w in row if w] for row in words]

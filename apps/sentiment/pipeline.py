@@ -27,6 +27,7 @@ from apps.sentiment.model import (
     MaskedBinaryAccuracy,
     build_model,
     build_vocabulary,
+    extend_vocabulary,
     make_vectorizer,
     masked_binary_crossentropy,
     masked_mse,
@@ -204,7 +205,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
     if resuming:
         vocabulary = run.vocabulary()
     else:
-        vocabulary = build_vocabulary(config, texts)
+        vocabulary = extend_vocabulary(config, build_vocabulary(config, texts))
         run.save_data(data, **({"extra_tweets": extra_note} if extra_note else {}))
         run.save_vocabulary(vocabulary)
     embeddings, _ = word_vector_rows(config, vocabulary, seed=config.train.seed)
@@ -325,7 +326,7 @@ def export(run_dir, models_dir):
     `serving_default` and `explain` (the words read and their attention)."""
     run = Run(pathlib.Path(run_dir))
     model = run.load_model()
-    module = SentimentServing(model)
+    module = SentimentServing(model, run.config())
     return export_for_serving(
         module,
         models_dir,

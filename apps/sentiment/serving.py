@@ -9,7 +9,7 @@ from a keras model, a loaded export or a served model alike, in batches.
 import numpy as np
 import tensorflow as tf
 
-from apps.sentiment.model import explainer, standardize
+from apps.sentiment.model import explainer, standardizer
 from seqlib.export import text_input
 
 LABELS = ("negative", "positive")
@@ -25,9 +25,10 @@ class SentimentServing(tf.Module):
     the attention pooling's weight of each word (0 on padding).
     """
 
-    def __init__(self, model):
+    def __init__(self, model, config):
         super().__init__()
         self.model = model
+        self.standardize = standardizer(config)
         self.explainer = explainer(model)
         self.labels = tf.constant(list(LABELS))
 
@@ -48,7 +49,7 @@ class SentimentServing(tf.Module):
         outputs = self.explainer(text, training=False)
         attention = tf.cast(outputs["attention"], tf.float32)  # (batch, T)
         # The same standardization and split as the model's vectorizer, cut to its T.
-        words = tf.strings.split(standardize(text)).to_tensor(
+        words = tf.strings.split(self.standardize(text)).to_tensor(
             default_value="", shape=tf.stack([tf.shape(text)[0], tf.shape(attention)[1]])
         )  # (batch, T)
         return {

@@ -16,6 +16,7 @@ from apps.sentiment import baselines, data, model, pipeline
 from apps.sentiment.cli import cli
 from apps.sentiment.config import PRESETS
 from datasets.sentiment_corpora import Corpus
+from seqlib.training import from_overrides
 
 EXTRA = pd.DataFrame(
     {
@@ -199,3 +200,101 @@ def test_the_encoder_cache_key_follows_what_shapes_the_encoder():
         "pretrain.corpus=wikitext",
     ):
         assert pipeline.encoder_dir(from_overrides(base, [change])) != pipeline.encoder_dir(base)
+
+
+def test_split_clitics_writes_negation_as_glove_does():
+    import tensorflow as tf
+
+    texts = tf.constant(["I DON'T love it, can't stop; it’s fine @bob", "we're"])
+    split = [t.decode() for t in model.standardize(texts, split_clitics=True).numpy()]
+    assert split[0].split() == [
+        *"i do n't love it , ca n't stop ; it 's fine <user>".split(),
+    ]
+    assert split[1].split() == ["we", "'re"]
+    kept = [t.decode() for t in model.standardize(texts).numpy()]
+    assert "don't" in kept[0].split()  # off by default: old runs read as they were trained
+
+
+def test_tokenize_keeps_split_clitics_in_its_config():
+    layer = model.Tokenize(6, split_clitics=True)
+    again = model.Tokenize.from_config(layer.get_config())
+    words = again(np.array(["it isn't"], dtype=object)).numpy()[0]
+    assert [w.decode() for w in words] == ["it", "is", "n't", "", "", ""]
+
+
+def test_vector_vocabulary_adds_glove_words_after_the_training_words(corpora, monkeypatch):
+    words = ["the", "u.s.", "love", "great", "n't", "rare"]
+    monkeypatch.setattr("datasets.sentiment_corpora.load_glove", lambda: (words, None))
+    config = from_overrides(
+        PRESETS["cpu-small"], ["model.vector_vocabulary=5", "data.split_clitics=true"]
+    )
+    vocabulary = model.extend_vocabulary(config, ["great", "zzz"])
+    # GloVe's 5 most frequent, minus known words and those standardization splits.
+    assert vocabulary == ["great", "zzz", "the", "love", "n't"]
+    off = from_overrides(PRESETS["cpu-small"], ["model.vector_vocabulary=0"])
+    assert model.extend_vocabulary(off, ["great"]) == ["great"]
+    with pytest.raises(ValueError, match="vector_vocabulary needs model.word_vectors"):
+        from_overrides(
+            PRESETS["cpu-small"],
+            ["model.vector_vocabulary=5", "model.word_vectors=none", "model.embedding_dim=64"],
+        )
+
+
+def test_frozen_word_vectors_do_not_move_in_training():
+    config = from_overrides(
+        PRESETS["cpu-small"],
+        [
+            "model.freeze_word_vectors=true",
+            "model.units=4",
+            "model.subword_buckets=50",
+            "data.extra_tweets=none",
+        ],
+    )
+    vocabulary = ["good", "bad"]
+    rows = np.random.default_rng(0).normal(size=(4, 50)).astype("float32")
+    classifier = model.build_model(config, vocabulary, rows)
+    classifier.compile(
+        "adam", {"probability": "binary_crossentropy", "rating": "mse"}, run_eagerly=False
+    )
+    texts = np.array(["good", "bad", "good good", "bad bad"], dtype=object)
+    targets = {
+        "probability": np.array([[1], [0], [1], [0]], "float32"),
+        "rating": np.zeros((4, 1), "float32"),
+    }
+    subwords = classifier.get_layer("subword_embedding").embeddings.numpy().copy()
+    classifier.fit(texts, targets, epochs=2, verbose=0)
+    np.testing.assert_array_equal(classifier.get_layer("embedding").embeddings.numpy(), rows)
+    assert not np.array_equal(
+        classifier.get_layer("subword_embedding").embeddings.numpy(), subwords
+    )
+
+
+def test_the_lexicon_channel_gives_each_word_its_valence(monkeypatch):
+    lexicon = {"good": 1.9, "bad": -2.5, ":)": 2.0, "u.s.": 0.1}
+    monkeypatch.setattr("datasets.sentiment_corpora.load_vader_lexicon", lambda: lexicon)
+    config = from_overrides(
+        PRESETS["cpu-small"],
+        ["model.lexicon=vader", "model.units=4", "model.subword_buckets=0"],
+    )
+    vocabulary = model.extend_vocabulary(config, ["good", "movie"])
+    assert vocabulary == ["good", "movie", ":)", "bad"]  # sorted; "u.s." cannot be read
+    rows = model.lexicon_rows(config, vocabulary)
+    np.testing.assert_allclose(rows[2:], [[1.9 / 4, 1], [0, 0], [0.5, 1], [-2.5 / 4, 1]])
+    assert not rows[:2].any()  # padding, [UNK]
+    classifier = model.build_model(config, vocabulary, np.zeros((6, 50), "float32"))
+    layer = classifier.get_layer("lexicon")
+    assert not layer.trainable
+    np.testing.assert_array_equal(layer.embeddings.numpy(), rows)
+    assert classifier.get_layer("words_and_valences").output.shape[-1] == 52
+
+
+def test_the_lexicon_and_a_pretrained_encoder_are_refused_together():
+    with pytest.raises(ValueError, match="widens the recurrent layer's input"):
+        from_overrides(PRESETS["cpu-small"], ["model.lexicon=vader", "pretrain.corpus=tweets"])
+
+
+def test_the_real_vader_lexicon_loads():
+    from datasets.sentiment_corpora import load_vader_lexicon
+
+    lexicon = load_vader_lexicon()
+    assert len(lexicon) > 7000 and lexicon["good"] > 0 > lexicon["bad"]
