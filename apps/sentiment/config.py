@@ -78,6 +78,11 @@ class ModelConfig:
     freeze_word_vectors: Keep the word embedding at its initial vectors, so
         that the words training shows and those it does not stay in one
         space (the subword embedding still learns).
+    members: Encoders (recurrent layers, pooling, heads) over the shared
+        embeddings, each initialised and dropped out on its own and trained on
+        its own loss; the answer is their mean probability. A seed ensemble in
+        one model, one checkpoint and one export, at `members` times the
+        recurrent compute.
     lexicon: `"vader"` gives every word two more inputs, its valence in the
         VADER lexicon (rated by people, / 4) and whether it has one; the
         lexicon's words join the vocabulary. Word valences only: not VADER's
@@ -98,6 +103,7 @@ class ModelConfig:
     vector_vocabulary: int = 0
     freeze_word_vectors: bool = False
     lexicon: str = "none"
+    members: int = 1
 
     def __post_init__(self):
         check(self.cell in CELLS, f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
@@ -119,6 +125,7 @@ class ModelConfig:
             self.lexicon in LEXICONS,
             f"Expected one of {set(LEXICONS)}. Received: lexicon={self.lexicon!r}",
         )
+        check(self.members >= 1, f"Expected members >= 1. Received: members={self.members}")
         dim = WORD_VECTOR_DIMS.get(self.word_vectors, self.embedding_dim)
         check(
             self.embedding_dim == dim,
@@ -178,6 +185,12 @@ class SentimentConfig:
             self.model.lexicon == "none" or self.pretrain.corpus == "none",
             "model.lexicon widens the recurrent layer's input, which a pretrained encoder "
             f"does not have. Received: lexicon={self.model.lexicon!r}, "
+            f"pretrain.corpus={self.pretrain.corpus!r}",
+        )
+        check(
+            self.model.members == 1 or self.pretrain.corpus == "none",
+            "A pretrained encoder fills one encoder: set model.members=1 or "
+            f"pretrain.corpus='none'. Received: members={self.model.members}, "
             f"pretrain.corpus={self.pretrain.corpus!r}",
         )
 

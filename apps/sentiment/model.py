@@ -154,27 +154,55 @@ def build_model(config, vocabulary, embeddings=None):
             name="lexicon",
         )(ids)  # (batch, T, 2): valence / 4, has one
         x = keras.layers.Concatenate(name="words_and_valences")([x, valences])
-    x = keras.layers.SpatialDropout1D(model_config.dropout, name="word_dropout")(x)
+    members = [_member(config, x, m) for m in range(model_config.members)]
+    if len(members) == 1:
+        return keras.Model(texts, members[0][0], name="sentiment")
+    # Every head's members side by side: (batch, M), (batch, M, 3) for the extra
+    # tweets' classes; each member has its own loss, the answer is their mean.
+    outputs = {}
+    for name in members[0][0]:
+        heads = [outputs_m[name] for outputs_m, _ in members]
+        if name == "extra_tweets":
+            heads = [keras.layers.Reshape((1, len(EXTRA_CLASSES)))(h) for h in heads]
+        outputs[name] = keras.layers.Concatenate(axis=1, dtype="float32", name=name)(heads)
+    return keras.Model(texts, outputs, name="sentiment")
+
+
+def _member(config, x, m):
+    """One encoder and its heads over the embedded words `x`: `(outputs, attention
+    weights (batch, T))`. With several members, member m's layers end in
+    `_member{m}`; a single member's have the plain names (the model as it was
+    before members)."""
+    model_config = config.model
+    suffix = f"_member{m}" if model_config.members > 1 else ""
+    x = keras.layers.SpatialDropout1D(model_config.dropout, name=f"word_dropout{suffix}")(x)
     for i in range(model_config.layers):
         x = Bidirectional(
             recurrent_layer(model_config.cell, model_config.units, return_sequences=True),
-            name=f"bidirectional_{i}",
+            name=f"bidirectional_{i}{suffix}",
         )(x)  # (batch, T, 2U)
-    pooled, weights = AttentionPooling(model_config.attention_units, name="attention_pooling")(x)
-    pooled = keras.layers.Dropout(model_config.dropout, name="dropout")(pooled)
+    pooled, weights = AttentionPooling(
+        model_config.attention_units, name=f"attention_pooling{suffix}"
+    )(x)
+    pooled = keras.layers.Dropout(model_config.dropout, name=f"dropout{suffix}")(pooled)
     # float32 heads keep the loss exact under mixed precision.
-    probability = keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="probability")(
-        pooled
-    )
+    probability = keras.layers.Dense(
+        1, activation="sigmoid", dtype="float32", name=f"probability{suffix}"
+    )(pooled)
     outputs = {
         "probability": probability,
-        "rating": keras.layers.Dense(1, dtype="float32", name="rating")(pooled),
+        "rating": keras.layers.Dense(1, dtype="float32", name=f"rating{suffix}")(pooled),
     }
     if config.data.extra_tweets == "multitask":
         outputs["extra_tweets"] = keras.layers.Dense(
-            len(EXTRA_CLASSES), activation="softmax", dtype="float32", name="extra_tweets"
+            len(EXTRA_CLASSES), activation="softmax", dtype="float32", name=f"extra_tweets{suffix}"
         )(pooled)
-    return keras.Model(texts, outputs, name="sentiment")
+    return outputs, weights
+
+
+def mean_probability(outputs):
+    """P(positive) `(batch,)` from the model's outputs: the members' mean."""
+    return ops.mean(outputs["probability"], axis=-1)
 
 
 def extend_vocabulary(config, vocabulary):
@@ -237,7 +265,8 @@ def masked_binary_crossentropy(label_smoothing=0.0):
 
     def loss(y_true, y_pred):
         known = ops.logical_not(ops.isnan(y_true))[:, 0]
-        y_true = ops.where(ops.isnan(y_true), 0.0, y_true)
+        # One label for every member: (batch, 1) -> (batch, M).
+        y_true = ops.broadcast_to(ops.where(ops.isnan(y_true), 0.0, y_true), ops.shape(y_pred))
         error = keras.losses.binary_crossentropy(y_true, y_pred, label_smoothing=label_smoothing)
         return ops.where(known, error, 0.0)
 
@@ -258,7 +287,11 @@ def masked_sparse_categorical_crossentropy(y_true, y_pred):
     the `extra_tweets` head, whose classes the VADER tweets lack."""
     known = y_true[:, 0] >= 0
     classes = ops.cast(ops.where(known, y_true[:, 0], 0.0), "int32")
-    error = keras.losses.sparse_categorical_crossentropy(classes, y_pred)
+    if len(y_pred.shape) == 3:  # members: (batch, M, classes), one class for all
+        classes = ops.broadcast_to(classes[:, None], ops.shape(y_pred)[:2])
+        error = ops.mean(keras.losses.sparse_categorical_crossentropy(classes, y_pred), axis=-1)
+    else:
+        error = keras.losses.sparse_categorical_crossentropy(classes, y_pred)
     return ops.where(known, error, 0.0)
 
 
@@ -271,10 +304,14 @@ def masked_mse(y_true, y_pred):
 
 
 def explainer(model):
-    """The same layers, returning the probability and the attention weights per word."""
-    pooling = model.get_layer("attention_pooling")
+    """The same layers, returning the probability `(batch, members)` and the
+    attention weights per word `(batch, T)` (the members' mean)."""
+    weights = [
+        layer.output[1] for layer in model.layers if layer.name.startswith("attention_pooling")
+    ]
+    attention = weights[0] if len(weights) == 1 else keras.layers.Average()(weights)
     return keras.Model(
-        model.input, {"probability": model.output["probability"], "attention": pooling.output[1]}
+        model.input, {"probability": model.output["probability"], "attention": attention}
     )
 
 

@@ -87,7 +87,7 @@ def plot_attention(model, config, texts, path):
     ax.axis("off")
     renderer = fig.canvas.get_renderer()
     for row, (tweet_words, weights, p) in enumerate(
-        zip(words, outputs["attention"], outputs["probability"][:, 0])
+        zip(words, outputs["attention"], outputs["probability"].mean(axis=-1))
     ):
         y = 1 - (row + 0.5) / len(texts)
         label = f"{LABELS[int(p > 0.5)]} {max(p, 1 - p):.2f}"

@@ -9,7 +9,7 @@ from a keras model, a loaded export or a served model alike, in batches.
 import numpy as np
 import tensorflow as tf
 
-from apps.sentiment.model import explainer, standardizer
+from apps.sentiment.model import explainer, mean_probability, standardizer
 from seqlib.export import text_input
 
 LABELS = ("negative", "positive")
@@ -42,7 +42,7 @@ class SentimentServing(tf.Module):
 
     @tf.function(input_signature=[text_input("text")])
     def serve(self, text):
-        return self._answer(self.model(text, training=False)["probability"][:, 0])  # (batch,)
+        return self._answer(mean_probability(self.model(text, training=False)))  # (batch,)
 
     @tf.function(input_signature=[text_input("text")])
     def explain(self, text):
@@ -53,7 +53,7 @@ class SentimentServing(tf.Module):
             default_value="", shape=tf.stack([tf.shape(text)[0], tf.shape(attention)[1]])
         )  # (batch, T)
         return {
-            **self._answer(outputs["probability"][:, 0]),
+            **self._answer(mean_probability(outputs)),
             "words": words,
             "attention": attention,
         }
@@ -70,4 +70,4 @@ def positive_probability(model, texts, batch_size=256):
         ]
         return np.concatenate(out) if out else np.zeros(0, "float32")
     outputs = model.predict(texts, batch_size=batch_size, verbose=0)
-    return outputs["probability"][:, 0]
+    return outputs["probability"].mean(axis=-1)

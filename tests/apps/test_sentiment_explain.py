@@ -48,3 +48,28 @@ def test_explain_gives_words_and_attention_beside_an_unchanged_serving_default(h
         (row,) = json.loads(response.read())["predictions"]
     assert row["words"][:3] == ["i", "love", "it"] and len(row["attention"]) == 12
     assert row["label"] == default["label"][0].decode()
+
+
+def test_members_answer_with_their_mean_and_explain_reads_split_clitics(home):
+    from apps.sentiment import pipeline
+    from seqlib.export.testing import run_isolated
+
+    data = sentiment_data(home)
+    members = ["--set", "model.members=3", "--set", "data.split_clitics=true"]
+    for args in (["train", *data, *TINY, *members], ["export"]):
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    model = pipeline.Run(home / "runs" / "sentiment" / "cpu-small").load_model()
+    texts = np.array(["I don't love it", "it's great"], dtype=object)
+    each = model.predict(texts, verbose=0)["probability"]
+    assert each.shape == (2, 3) and not np.allclose(each[:, 0], each[:, 1])  # 3 members
+    assert {"bidirectional_0_member0", "bidirectional_0_member1", "probability_member2"} <= {
+        layer.name for layer in model.layers
+    }
+
+    export_dir = home / "models" / "sentiment" / "1"
+    served = run_isolated(export_dir, {"text": texts})
+    np.testing.assert_allclose(served["positive_probability"], each.mean(axis=1), rtol=1e-5)
+    explained = run_isolated(export_dir, {"text": texts}, signature="explain")
+    assert [w.decode() for w in explained["words"][0][:5]] == ["i", "do", "n't", "love", "it"]
+    np.testing.assert_allclose(explained["attention"].sum(axis=1), 1.0, atol=1e-5)
