@@ -36,6 +36,8 @@ class DataConfig:
     sequence_length: Tokens kept per text (longer texts are cut).
     split_clitics: Split clitics off as GloVe's tokenizer did ("don't" ->
         "do n't", "it's" -> "it 's"), so that negation is one word, "n't".
+    emoticons: Keep emoticons whole, nose dropped (":-)" -> ":)", ":D" ->
+        ":d"), where the punctuation split would cut them up.
     """
 
     extras: bool = False
@@ -43,6 +45,7 @@ class DataConfig:
     max_tokens: int = 20000
     sequence_length: int = 48
     split_clitics: bool = False
+    emoticons: bool = False
 
     def __post_init__(self):
         check(

@@ -27,6 +27,7 @@ bidirectional language model pretrained on unlabelled text (`pretrain`).
 """
 
 import functools
+import re
 
 import keras
 import numpy as np
@@ -41,7 +42,16 @@ RATING_SCALE = 4.0  # ratings lie in [-4, 4]; the head predicts rating / 4
 EXTRA_CLASSES = ("negative", "neutral", "positive")  # the extra tweets' head
 
 
-def standardize(texts, split_clitics=False):
+# Emoticons, after lower-casing: eyes, an optional nose, a mouth (":-)", ";p",
+# "=]", ":'("), the same reversed ("(:", "d:"), hearts and a few kaomoji.
+EMOTICON = (
+    r"[:;=][-'^o]?[()\[\]dp/\\|*3s$@]+|x[-']?[dp3]+|[()\[\]d/\\|]+[-'^o]?[:;=]"
+    r"|<3+|</3|\^_*\^|[-o0]_+[-o0]|t_t"
+)
+PUNCTUATION = r"([!?.,;:()\"*]+)"  # runs of it become tokens of their own
+
+
+def standardize(texts, split_clitics=False, emoticons=False):
     """Lower-cases, replaces links and user names, and splits runs of
     punctuation (`!!!`, `:)`) from words so that they become tokens of their own.
 
@@ -49,6 +59,11 @@ def standardize(texts, split_clitics=False):
     tokenizer (Stanford's, Penn Treebank style) wrote them: "don't" -> "do n't",
     "can't" -> "ca n't", "it's" -> "it 's", "i'm" -> "i 'm"; so negation is one
     word, "n't", whatever verb carries it, and both halves have a vector.
+
+    With `emoticons`, a word that is an emoticon (`EMOTICON`, trailing `.,!?`
+    aside) stays one token, its nose and repeated mouth dropped: ":-)", ":o)"
+    and ":)))" are all ":)", ":-D" is ":d"; otherwise the punctuation split cuts
+    ":-)" into ":", "-", ")" and ":D" into ":", "d".
     """
     texts = tf.strings.lower(texts)
     texts = tf.strings.regex_replace(texts, r"https?://\S+", " <url> ")
@@ -57,12 +72,31 @@ def standardize(texts, split_clitics=False):
         texts = tf.strings.regex_replace(texts, "[\u2019`]", "'")
         texts = tf.strings.regex_replace(texts, r"(\w)n't\b", r"\1 n't")
         texts = tf.strings.regex_replace(texts, r"(\w)'(s|m|re|ve|ll|d)\b", r"\1 '\2")
-    return tf.strings.regex_replace(texts, r"([!?.,;:()\"*]+)", r" \1 ")
+    if not emoticons:
+        return tf.strings.regex_replace(texts, PUNCTUATION, r" \1 ")
+    words = tf.strings.split(texts)  # ragged (batch, words)
+    flat = words.flat_values
+    emoticon = tf.strings.regex_full_match(flat, f"({EMOTICON})[.,!?]*")
+    # ":-)" -> ":)", ":)))" -> ":)", "<333" -> "<3"; trailing punctuation split off.
+    kept = tf.strings.regex_replace(flat, f"^({EMOTICON})", r"\1 ")
+    kept = tf.strings.regex_replace(kept, r"^([:;=x])[-'^o]", r"\1")  # the nose
+    for mouth in ")(dp3][/|*s$@":  # a repeated mouth (RE2 has no backreferences)
+        repeated = re.escape(mouth)
+        kept = tf.strings.regex_replace(kept, f"^([:;=x]){repeated}+ ", f"\\1{mouth} ")
+    kept = tf.strings.regex_replace(kept, r"^<33+ ", "<3 ")
+    kept = tf.strings.regex_replace(kept, r" ([.,!?]+)$", r" \1")
+    split = tf.strings.regex_replace(flat, PUNCTUATION, r" \1 ")
+    flat = tf.where(emoticon, kept, split)
+    return tf.strings.reduce_join(words.with_flat_values(flat), axis=-1, separator=" ")
 
 
 def standardizer(config):
-    """The `standardize` of `config` (`data.split_clitics`)."""
-    return functools.partial(standardize, split_clitics=config.data.split_clitics)
+    """The `standardize` of `config` (`data.split_clitics`, `data.emoticons`)."""
+    return functools.partial(
+        standardize,
+        split_clitics=config.data.split_clitics,
+        emoticons=config.data.emoticons,
+    )
 
 
 def make_vectorizer(config, vocabulary=None):
@@ -92,13 +126,14 @@ class Tokenize(keras.layers.Layer):
     """Raw strings `(batch,)` to padded words `(batch, length)`, `""` padding: the
     same standardization and split as the `TextVectorization` layer."""
 
-    def __init__(self, length, split_clitics=False, **kwargs):
+    def __init__(self, length, split_clitics=False, emoticons=False, **kwargs):
         super().__init__(**kwargs)
         self.length = length
         self.split_clitics = split_clitics
+        self.emoticons = emoticons
 
     def call(self, texts):
-        words = tf.strings.split(standardize(texts, self.split_clitics))
+        words = tf.strings.split(standardize(texts, self.split_clitics, self.emoticons))
         return words.to_tensor(default_value="", shape=[None, self.length])
 
     def compute_output_shape(self, input_shape):
@@ -109,7 +144,14 @@ class Tokenize(keras.layers.Layer):
             **super().get_config(),
             "length": self.length,
             "split_clitics": self.split_clitics,
+            "emoticons": self.emoticons,
         }
+
+
+def tokenizer(config, name=None):
+    """The `Tokenize` layer of `config`."""
+    data = config.data
+    return Tokenize(data.sequence_length, data.split_clitics, data.emoticons, name=name)
 
 
 def build_model(config, vocabulary, embeddings=None):
@@ -134,9 +176,7 @@ def build_model(config, vocabulary, embeddings=None):
         name="embedding",
     )(ids)  # (batch, T, E)
     if model_config.subword_buckets:
-        words = Tokenize(config.data.sequence_length, config.data.split_clitics, name="tokenize")(
-            texts
-        )
+        words = tokenizer(config, name="tokenize")(texts)
         subwords = SubwordEmbedding(
             model_config.subword_buckets,
             model_config.embedding_dim,
@@ -317,6 +357,5 @@ def explainer(model):
 
 def words_of(config, texts):
     """The words the model reads from each text, as the attention weights index them."""
-    tokenize = Tokenize(config.data.sequence_length, config.data.split_clitics)
-    words = tokenize(tf.constant(list(texts))).numpy()
+    words = tokenizer(config)(tf.constant(list(texts))).numpy()
     return [[w.decode("utf-8") for w in row if w] for row in words]

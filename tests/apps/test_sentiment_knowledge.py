@@ -298,3 +298,23 @@ def test_the_real_vader_lexicon_loads():
 
     lexicon = load_vader_lexicon()
     assert len(lexicon) > 7000 and lexicon["good"] > 0 > lexicon["bad"]
+
+
+def test_emoticons_stay_whole_without_their_noses():
+    import tensorflow as tf
+
+    texts = tf.constant(["weekend's over :-( need :))) more :D!! <333 d: 3:30 a:b", "ok :)"])
+    read = [t.decode().split() for t in model.standardize(texts, emoticons=True).numpy()]
+    assert read[0] == [
+        *"weekend's over :( need :) more :d !! <3 d: 3 : 30 a : b".split(),
+    ]
+    assert read[1] == ["ok", ":)"]
+    cut = model.standardize(texts).numpy()[0].decode().split()
+    assert cut[2:5] == [":", "-", "("]  # off by default: old runs read as they were trained
+    layer = model.Tokenize.from_config(model.Tokenize(4, emoticons=True).get_config())
+    assert [w.decode() for w in layer(np.array(["so :-D"], dtype=object)).numpy()[0]] == [
+        "so",
+        ":d",
+        "",
+        "",
+    ]
