@@ -37,7 +37,8 @@ cli = app_group(
     evaluate  the model next to TF-IDF + logistic regression and VADER -> reports/sentiment/
     predict   label texts with the trained model or an export
     export    write a SavedModel for TensorFlow Serving -> models/sentiment/<version>/
-    ablations what GloVe, the extra tweets and pretraining add, on validation
+    ablations what each ingredient (GloVe, the extra tweets, ...) adds, on validation
+    seeds     train the preset with seeds 1, 2, 3, evaluate each; mean and spread
     """,
 )
 
@@ -126,6 +127,27 @@ def ablations(preset, overrides, seeds, runs_dir, report_dir):
         say=click.echo,
     )
     click.echo(f"report: {report_dir or 'reports/sentiment/ablations'}/report.md")
+
+
+@cli.command()
+@config_options(APP)
+@several_runs_options(APP, "seeds", "Train the preset with each of these seeds (train.seed).")
+@data_option(DATA_HELP, file_only=True)
+@user_errors
+def seeds(preset, overrides, seeds, runs_dir, report_dir, data):
+    """The preset trained with several seeds (finished runs are reused), each
+    evaluated on the test split and the sets beyond it; the table of each seed,
+    the mean and the spread -> reports/sentiment/seeds/."""
+    report_dir = report_dir or workdir() / "reports" / "sentiment" / "seeds"
+    APP.pipeline().seeds(
+        APP.config(preset, overrides),
+        seeds,
+        runs_dir or APP.run_dir("seeds"),
+        report_dir,
+        data=data,
+        say=click.echo,
+    )
+    click.echo(f"report: {report_dir}/report.md")
 
 
 main = app_main(cli, APP)

@@ -406,3 +406,29 @@ def ablations(base, variants, seeds, runs_dir, report_dir, say=print):
             say(f"{name}, seed {seed}: validation macro-F1 {scores[name][-1]:.4f}")
     report.write_ablations(pathlib.Path(report_dir), base, variants, seeds, scores)
     return scores
+
+
+def seeds(config, seed_list, runs_dir, report_dir, data=None, say=print):
+    """Trains `config` with each seed of `seed_list` in `runs_dir/seed-<seed>/` (a
+    finished run is reused, an interrupted one resumed), evaluates each as
+    `evaluate` does (its report in `report_dir/seed-<seed>/`: the test split,
+    the Amazon and NYT snippets, the negation and contrast sentences), and
+    writes `report_dir/report.md`: each seed, the mean and the spread, beside
+    the baselines. `data`: the user's CSV file instead of the tweets (then the
+    sets beyond the tweets are not scored). Returns `{seed: metrics}` (each
+    seed's `metrics.json`)."""
+    import dataclasses
+    import json
+
+    results = {}
+    for seed in seed_list:
+        seeded = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
+        run_dir = pathlib.Path(runs_dir) / f"seed-{seed}"
+        say(f"seed {seed}: training in {run_dir} ...")
+        train(seeded, run_dir, data=data, resume=True, verbose=0)
+        seed_report = pathlib.Path(report_dir) / f"seed-{seed}"
+        evaluate(run_dir, seed_report, say=say)
+        results[seed] = json.loads((seed_report / "metrics.json").read_text())
+        say(report.seed_line(seed, results[seed]))
+    report.write_seeds(pathlib.Path(report_dir), config, results)
+    return results

@@ -61,6 +61,69 @@ def write_ablations(report_dir, base, variants, seeds, scores):
     return write_report(report_dir, lines, base)
 
 
+# The seeds' table: (column, set in metrics.json, measure).
+SEED_COLUMNS = (
+    ("tweets, test (macro-F1)", "test", "macro_f1"),
+    ("Amazon snippets (macro-F1)", "Amazon reviews", "macro_f1"),
+    ("NYT snippets (macro-F1)", "NYT editorials", "macro_f1"),
+    ("negation & contrast (accuracy)", "negation and contrast (hand-written)", "accuracy"),
+)
+
+
+def _seed_values(metrics, system="model"):
+    return [metrics.get(part, {}).get(system, {}).get(key, np.nan) for _, part, key in SEED_COLUMNS]
+
+
+def _number(value, bold=False):
+    """`value` to 4 decimals, `-` where the set was not scored (NaN)."""
+    if np.isnan(value):
+        return "-"
+    return f"**{value:.4f}**" if bold else f"{value:.4f}"
+
+
+def seed_line(seed, metrics):
+    """One line per seed, for the terminal."""
+    values = _seed_values(metrics)
+    return f"seed {seed}: " + ", ".join(
+        f"{name} {_number(value)}" for (name, _, _), value in zip(SEED_COLUMNS, values)
+    )
+
+
+def write_seeds(report_dir, config, results):
+    """`report_dir/report.md` and `metrics.json`: the model's scores per seed, their
+    mean, sample standard deviation and range, then the baselines (fitted once
+    per seed, the same each time: they do not depend on the seed)."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "metrics.json").write_text(
+        json.dumps({str(seed): r for seed, r in results.items()}, indent=1) + "\n"
+    )
+    values = np.array([_seed_values(r) for r in results.values()])  # (seeds, columns)
+    rows = [[f"model, seed {seed}", *map(_number, row)] for seed, row in zip(results, values)]
+    ddof = 1 if len(values) > 1 else 0
+    rows.append(["**model, mean**", *(_number(v, bold=True) for v in values.mean(0))])
+    rows.append(["model, sd", *map(_number, values.std(0, ddof=ddof))])
+    ranges = zip(values.min(0), values.max(0))
+    rows.append(
+        ["model, range", *(f"{lo:.4f}-{hi:.4f}" if not np.isnan(lo) else "-" for lo, hi in ranges)]
+    )
+    first = next(iter(results.values()))
+    for system in first.get("test", {}):
+        if system != "model":
+            rows.append([system, *map(_number, _seed_values(first, system))])
+    lines = [
+        "# Tweet sentiment across seeds",
+        "",
+        f"Commit `{git_commit()}`. The config below trained with seeds "
+        f"{', '.join(str(s) for s in results)} (`train.seed`); each run evaluated once on "
+        "the test split of the VADER tweets and the sets beyond it (each seed's report is in "
+        "`seed-<seed>/`). sd: the sample standard deviation over the seeds.",
+        "",
+        markdown_table(["system", *(name for name, _, _ in SEED_COLUMNS)], rows),
+        "",
+    ]
+    return write_report(report_dir, lines, config)
+
+
 def plot_confusion(y_true, y_pred, path):
     matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
     fig, ax = plt.subplots(figsize=(3.8, 3.4))

@@ -127,3 +127,28 @@ def test_gpu_preset_builds_and_trains_in_mixed_precision(home, data):
     assert run.config().train.mixed_precision and run.config().model.layers == 2
     probabilities = serving.positive_probability(run.load_model(), ["good", "bad"])
     assert np.all(np.isfinite(probabilities))
+
+
+def test_seeds_trains_each_seed_once_and_tables_the_spread(home, data):
+    args = ("seeds", "--seed", "1", "--seed", "2", *data, *TINY, "--set", "train.epochs=1")
+    result = _invoke(*args)
+    assert result.exit_code == 0, result.output
+    runs = home / "runs" / "sentiment" / "seeds"
+    histories = [(runs / f"seed-{s}" / "history.csv").read_text() for s in (1, 2)]
+    assert json.loads((runs / "seed-2" / "config.json").read_text())["app"]["train"]["seed"] == 2
+    report = home / "reports" / "sentiment" / "seeds"
+    text = (report / "report.md").read_text()
+    for row in ("| model, seed 1 |", "| model, seed 2 |", "| **model, mean** |", "| model, sd |"):
+        assert row in text, row
+    f1 = [
+        json.loads((report / f"seed-{s}" / "metrics.json").read_text())["test"]["model"]["macro_f1"]
+        for s in (1, 2)
+    ]
+    assert f"**{np.mean(f1):.4f}**" in text and "VADER lexicon" in text
+    assert "seed 2: tweets, test (macro-F1) " in result.output
+    # A user's CSV has no sets beyond it: those columns say so.
+    assert "| - |" in text
+    # Finished runs are reused: nothing is trained again.
+    result = _invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert [(runs / f"seed-{s}" / "history.csv").read_text() for s in (1, 2)] == histories
