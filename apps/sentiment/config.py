@@ -12,8 +12,8 @@ from seqlib.training.config import TrainConfig
 
 CELLS = ("lstm", "gru")
 EXTRA_TWEETS = ("none", "pooled", "multitask")
-WORD_VECTORS = ("none", "glove-6b-50d")
-WORD_VECTOR_DIMS = {"glove-6b-50d": 50}
+WORD_VECTORS = ("none", "glove-6b-50d", "glove-6b-100d")
+WORD_VECTOR_DIMS = {"glove-6b-50d": 50, "glove-6b-100d": 100}
 LEXICONS = ("none", "vader")
 PRETRAIN_CORPORA = ("none", "tweets", "wikitext", "tweets+wikitext")
 
@@ -72,8 +72,9 @@ class ModelConfig:
         the word embedding; 0 turns it off.
     rating_weight: Weight of the auxiliary loss on the annotators' mean rating
         (tweets and snippets have one; user data do not, and ignore it).
-    word_vectors: `"glove-6b-50d"` starts the word embedding from GloVe
-        (Pennington et al. 2014; needs `embedding_dim=50`), `"none"` from random.
+    word_vectors: `"glove-6b-50d"` or `"glove-6b-100d"` starts the word
+        embedding from GloVe (Pennington et al. 2014; needs `embedding_dim` 50
+        or 100), `"none"` from random.
     extra_weight: Weight of the extra tweets' loss (`data.extra_tweets`).
     vector_vocabulary: The word vectors' most frequent words (this many) join
         the vocabulary after the training texts' own, so that a word no

@@ -254,9 +254,9 @@ def extend_vocabulary(config, vocabulary):
     `[UNK]`."""
     extra = []
     if config.model.vector_vocabulary:
-        from datasets.sentiment_corpora import load_glove
+        from datasets.sentiment_corpora import load_word_vectors
 
-        words, _ = load_glove()  # most frequent first
+        words, _ = load_word_vectors(config.model.word_vectors)  # most frequent first
         extra += words[: config.model.vector_vocabulary]
     if config.model.lexicon != "none":
         from datasets.sentiment_corpora import load_vader_lexicon
@@ -290,9 +290,9 @@ def word_vector_rows(config, vocabulary, seed):
     without word vectors."""
     if config.model.word_vectors == "none":
         return None, 0
-    from datasets.sentiment_corpora import glove_rows, load_glove
+    from datasets.sentiment_corpora import glove_rows, load_word_vectors
 
-    words, vectors = load_glove()
+    words, vectors = load_word_vectors(config.model.word_vectors)
     rows, found = glove_rows(["", "[UNK]", *vocabulary], words, vectors)
     found[:2] = False
     random = np.random.default_rng(seed).normal(0.0, vectors.std(), rows.shape)

