@@ -25,7 +25,9 @@ def from_overrides(config, overrides):
     `None`), `typing.Literal[...]`, enums (by name or value) and tuples or lists
     (comma-separated, e.g. `layers=64,64`). A dotted key (`model.units=64`)
     reaches into a nested dataclass field. The result is built with
-    `dataclasses.replace`, so the config's own `__post_init__` checks run.
+    `dataclasses.replace` once all overrides are read, so the config's own
+    `__post_init__` checks run on the whole change: two fields that must change
+    together (`model.word_vectors=... model.embedding_dim=...`) can.
 
     Args:
         config: A dataclass instance, usually a frozen one.
@@ -48,6 +50,7 @@ def from_overrides(config, overrides):
     if isinstance(overrides, str):
         # A bare string would be iterated character by character.
         overrides = [overrides]
+    changes = {}  # {field: value, or {field: ...} for a nested config}
     for override in overrides:
         key, sep, text = str(override).partition("=")
         key = key.strip()
@@ -55,8 +58,8 @@ def from_overrides(config, overrides):
             raise ValueError(
                 f"Expected an override of the form key=value. Received: override={override!r}"
             )
-        config = _set(config, key.split("."), text.strip(), key)
-    return config
+        _collect(config, key.split("."), text.strip(), key, changes)
+    return _apply(config, changes)
 
 
 def config_to_dict(config):
@@ -105,7 +108,15 @@ def config_from_dict(cls, data):
     return cls(**kwargs)
 
 
-def _set(config, path, text, full_key):
+def _apply(config, changes):
+    values = {
+        name: _apply(getattr(config, name), value) if isinstance(value, dict) else value
+        for name, value in changes.items()
+    }
+    return dataclasses.replace(config, **values)
+
+
+def _collect(config, path, text, full_key, changes):
     fields = {f.name: f for f in dataclasses.fields(config) if f.init}
     name = path[0]
     if name not in fields:
@@ -122,17 +133,17 @@ def _set(config, path, text, full_key):
                 f"Expected `{name}` to be a nested config for a dotted key. "
                 f"Received: key={full_key!r}"
             )
-        value = _set(current, path[1:], text, full_key)
-    else:
-        hint = typing.get_type_hints(type(config))[name]
-        try:
-            value = _parse(text, hint)
-        except (TypeError, ValueError) as error:
-            raise ValueError(
-                f"Expected `{full_key}` to be {_describe(hint)}. "
-                f"Received: {full_key}={text!r} ({error})"
-            ) from None
-    return dataclasses.replace(config, **{name: value})
+        _collect(current, path[1:], text, full_key, changes.setdefault(name, {}))
+        return
+    hint = typing.get_type_hints(type(config))[name]
+    try:
+        value = _parse(text, hint)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"Expected `{full_key}` to be {_describe(hint)}. "
+            f"Received: {full_key}={text!r} ({error})"
+        ) from None
+    changes[name] = value
 
 
 def _parse(text, hint):

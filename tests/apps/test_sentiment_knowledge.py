@@ -320,3 +320,13 @@ def test_emoticons_stay_whole_without_their_noses():
         "",
         "",
     ]
+
+
+def test_overrides_that_must_change_together_are_checked_together():
+    # Each alone breaks the vectors' dimension check; together they are one valid change.
+    config = from_overrides(
+        PRESETS["cpu-small"], ["model.word_vectors=glove-6b-100d", "model.embedding_dim=100"]
+    )
+    assert (config.model.word_vectors, config.model.embedding_dim) == ("glove-6b-100d", 100)
+    with pytest.raises(ValueError, match="has 100 dimensions; set model.embedding_dim=100"):
+        from_overrides(PRESETS["cpu-small"], ["model.word_vectors=glove-6b-100d"])
