@@ -115,7 +115,7 @@ def ablations(preset, overrides, seeds, runs_dir, report_dir):
     """What each ingredient adds: every variant of the preset (no GloVe, no extra
     tweets, pooled labels, ...) trained with several seeds and scored on the
     validation split -> reports/sentiment/ablations/."""
-    from apps.sentiment.config import ABLATIONS
+    from apps.sentiment.config import ABLATIONS, LEXICON_ABLATIONS
 
     pipeline = APP.pipeline()
     pipeline.ablations(
@@ -124,6 +124,7 @@ def ablations(preset, overrides, seeds, runs_dir, report_dir):
         seeds,
         runs_dir or APP.run_dir("ablations"),
         report_dir or workdir() / "reports" / "sentiment" / "ablations",
+        lexicon=LEXICON_ABLATIONS,
         say=click.echo,
     )
     click.echo(f"report: {report_dir or 'reports/sentiment/ablations'}/report.md")

@@ -387,11 +387,12 @@ def validation_f1(run_dir):
     )
 
 
-def ablations(base, variants, seeds, runs_dir, report_dir, say=print):
+def ablations(base, variants, seeds, runs_dir, report_dir, lexicon=(), say=print):
     """Trains every variant (overrides of the config `base`) with every seed in
     `runs_dir/<variant>/seed-<seed>/` (a finished run is reused, an interrupted
-    one resumed), scores each on the validation split and writes the table;
-    returns `{variant: [macro-F1 per seed]}`. The test split is not read."""
+    one resumed), scores each on the validation split and writes the table
+    (`lexicon`: the variants that read the VADER lexicon, left out of the
+    pick); returns `{variant: [macro-F1 per seed]}`. The test split is not read."""
     from seqlib.training import from_overrides
 
     scores = {}
@@ -404,7 +405,7 @@ def ablations(base, variants, seeds, runs_dir, report_dir, say=print):
             train(config, run_dir, resume=True, verbose=0)
             scores[name].append(validation_f1(run_dir))
             say(f"{name}, seed {seed}: validation macro-F1 {scores[name][-1]:.4f}")
-    report.write_ablations(pathlib.Path(report_dir), base, variants, seeds, scores)
+    report.write_ablations(pathlib.Path(report_dir), base, variants, seeds, scores, lexicon)
     return scores
 
 
