@@ -107,6 +107,8 @@ def encoder_dir(config):
             if k not in ("layer_lr_decay", "gradual_unfreezing")
         },
         "model": [model.cell, model.embedding_dim, model.units, model.word_vectors],
+        # How texts become words: the language model's vocabulary.
+        "tokens": [config.data.split_clitics, config.data.emoticons],
         "seed": config.train.seed,
     }
     key = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:12]

@@ -40,6 +40,9 @@ SENTIMENT_TINY = [
     "data.max_tokens=200",
     "--set",
     "data.sequence_length=12",
+    # One member: the members have a test of their own.
+    "--set",
+    "model.members=1",
 ]
 
 # -- stocks ----------------------------------------------------------------

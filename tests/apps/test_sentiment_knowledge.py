@@ -192,7 +192,7 @@ def test_pretraining_is_cached_and_fine_tuning_unfreezes_from_the_top(home, corp
 def test_the_encoder_cache_key_follows_what_shapes_the_encoder():
     from seqlib.training import from_overrides
 
-    base = from_overrides(PRESETS["cpu-small"], ["pretrain.corpus=tweets"])
+    base = from_overrides(PRESETS["cpu-small"], ["pretrain.corpus=tweets", "model.members=1"])
     same = from_overrides(base, ["pretrain.gradual_unfreezing=false", "train.epochs=2"])
     assert pipeline.encoder_dir(same) == pipeline.encoder_dir(base)
     for change in (
@@ -200,6 +200,8 @@ def test_the_encoder_cache_key_follows_what_shapes_the_encoder():
         "model.units=32",
         "train.seed=7",
         "pretrain.corpus=wikitext",
+        "data.split_clitics=false",  # the language model's words
+        "data.emoticons=false",
     ):
         assert pipeline.encoder_dir(from_overrides(base, [change])) != pipeline.encoder_dir(base)
 
@@ -250,10 +252,11 @@ def test_frozen_word_vectors_do_not_move_in_training():
             "model.units=4",
             "model.subword_buckets=50",
             "data.extra_tweets=none",
+            "model.members=1",
         ],
     )
     vocabulary = ["good", "bad"]
-    rows = np.random.default_rng(0).normal(size=(4, 50)).astype("float32")
+    rows = np.random.default_rng(0).normal(size=(4, config.model.embedding_dim)).astype("float32")
     classifier = model.build_model(config, vocabulary, rows)
     classifier.compile(
         "adam", {"probability": "binary_crossentropy", "rating": "mse"}, run_eagerly=False
@@ -283,11 +286,12 @@ def test_the_lexicon_channel_gives_each_word_its_valence(monkeypatch):
     rows = model.lexicon_rows(config, vocabulary)
     np.testing.assert_allclose(rows[2:], [[1.9 / 4, 1], [0, 0], [0.5, 1], [-2.5 / 4, 1]])
     assert not rows[:2].any()  # padding, [UNK]
-    classifier = model.build_model(config, vocabulary, np.zeros((6, 50), "float32"))
+    dim = config.model.embedding_dim
+    classifier = model.build_model(config, vocabulary, np.zeros((6, dim), "float32"))
     layer = classifier.get_layer("lexicon")
     assert not layer.trainable
     np.testing.assert_array_equal(layer.embeddings.numpy(), rows)
-    assert classifier.get_layer("words_and_valences").output.shape[-1] == 52
+    assert classifier.get_layer("words_and_valences").output.shape[-1] == dim + 2
 
 
 def test_the_lexicon_and_a_pretrained_encoder_are_refused_together():
@@ -325,8 +329,8 @@ def test_emoticons_stay_whole_without_their_noses():
 def test_overrides_that_must_change_together_are_checked_together():
     # Each alone breaks the vectors' dimension check; together they are one valid change.
     config = from_overrides(
-        PRESETS["cpu-small"], ["model.word_vectors=glove-6b-100d", "model.embedding_dim=100"]
+        PRESETS["cpu-small"], ["model.word_vectors=glove-6b-50d", "model.embedding_dim=50"]
     )
-    assert (config.model.word_vectors, config.model.embedding_dim) == ("glove-6b-100d", 100)
-    with pytest.raises(ValueError, match="has 100 dimensions; set model.embedding_dim=100"):
-        from_overrides(PRESETS["cpu-small"], ["model.word_vectors=glove-6b-100d"])
+    assert (config.model.word_vectors, config.model.embedding_dim) == ("glove-6b-50d", 50)
+    with pytest.raises(ValueError, match="has 50 dimensions; set model.embedding_dim=50"):
+        from_overrides(PRESETS["cpu-small"], ["model.word_vectors=glove-6b-50d"])
