@@ -108,7 +108,7 @@ captioning-seeds: $(STAMP)
 	$(PY) -m apps.captioning seeds
 
 # What each ingredient of the sentiment preset adds, 3 seeds each, scored on the
-# validation split (about 2 hours on 2 CPU cores; finished runs are reused).
+# validation split (about 2.5 hours on 2 CPU cores; finished runs are reused).
 sentiment-ablations: $(STAMP)
 	$(PY) -m apps.sentiment prepare
 	$(PY) -m apps.sentiment ablations

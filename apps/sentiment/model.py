@@ -3,27 +3,39 @@
 ```
 text -> standardize -> TextVectorization        (batch, T) word ids, 0 = padding
      -> Embedding + SubwordEmbedding            (batch, T, E) word + hashed char n-grams
+     [+ lexicon valences]                       (batch, T, E + 2), `model.lexicon`
+     then, for each of M members (`model.members`):
      -> SpatialDropout1D                        whole words dropped
      -> Bidirectional(seqlib GRU | LSTM) x L    (batch, T, 2U)
      -> AttentionPooling                        (batch, 2U), weights (batch, T)
      -> Dropout -> Dense(sigmoid)               "probability" (batch, 1)
                 -> Dense                        "rating" (batch, 1), auxiliary
                 -> Dense(softmax)               "extra_tweets" (batch, 3), auxiliary
+     the members' heads side by side            (batch, M), (batch, M, 3) when M > 1
 ```
 
+The answer is the members' mean probability (`mean_probability`): each member
+has its own initialisation, dropout and loss, a seed ensemble in one model.
+
+`standardize` reads texts the way GloVe's tokenizer wrote its corpus when asked
+(`data.split_clitics`: "don't" -> "do n't"; `data.emoticons`: ":-)" -> ":)").
 The subword half (fastText's hashed character n-grams, `seqlib.layers`) gives
-unseen words, misspellings and elongations ("sooo") a vector. The auxiliary
+unseen words, misspellings and elongations ("sooo") a vector, and learns when
+the word embedding is frozen (`model.freeze_word_vectors`). The auxiliary
 head regresses the annotators' mean rating (scaled to about
 [-1, 1]): with 3,000 training tweets, "how positive" is a richer signal than
 "positive or not", and it costs one dense layer.
 
-Knowledge from outside the 3,000 training tweets comes in three ways, each a
-config switch: the word embedding can start from GloVe (`model.word_vectors`);
-38,000 graded tweets of other topics (`data.extra_tweets="multitask"`) train
-the shared encoder through a head of their own, `extra_tweets` (negative,
-neutral, positive), so their topics and label balance stay out of the
-`probability` head; and the embedding and recurrent layers can start from a
-bidirectional language model pretrained on unlabelled text (`pretrain`).
+Knowledge from outside the 3,000 training tweets comes in four ways, each a
+config switch: the word embedding can start from GloVe 50d or 100d
+(`model.word_vectors`); 38,000 graded tweets of other topics
+(`data.extra_tweets="multitask"`) train the shared encoder through a head of
+their own, `extra_tweets` (negative, neutral, positive), so their topics and
+label balance stay out of the `probability` head; the embedding and recurrent
+layers can start from a bidirectional language model pretrained on unlabelled
+text (`pretrain`); and each word can carry its VADER lexicon valence
+(`model.lexicon`), which makes the model one to judge against the stacked
+baseline rather than a lexicon-free one.
 """
 
 import functools
@@ -196,12 +208,12 @@ def build_model(config, vocabulary, embeddings=None):
         x = keras.layers.Concatenate(name="words_and_valences")([x, valences])
     members = [_member(config, x, m) for m in range(model_config.members)]
     if len(members) == 1:
-        return keras.Model(texts, members[0][0], name="sentiment")
+        return keras.Model(texts, members[0], name="sentiment")
     # Every head's members side by side: (batch, M), (batch, M, 3) for the extra
     # tweets' classes; each member has its own loss, the answer is their mean.
     outputs = {}
-    for name in members[0][0]:
-        heads = [outputs_m[name] for outputs_m, _ in members]
+    for name in members[0]:
+        heads = [member[name] for member in members]
         if name == "extra_tweets":
             heads = [keras.layers.Reshape((1, len(EXTRA_CLASSES)))(h) for h in heads]
         outputs[name] = keras.layers.Concatenate(axis=1, dtype="float32", name=name)(heads)
@@ -209,10 +221,9 @@ def build_model(config, vocabulary, embeddings=None):
 
 
 def _member(config, x, m):
-    """One encoder and its heads over the embedded words `x`: `(outputs, attention
-    weights (batch, T))`. With several members, member m's layers end in
-    `_member{m}`; a single member's have the plain names (the model as it was
-    before members)."""
+    """One encoder and its heads over the embedded words `x`: `{head: output}`.
+    With several members, member m's layers end in `_member{m}`; a single
+    member's have the plain names (the model as it was before members)."""
     model_config = config.model
     suffix = f"_member{m}" if model_config.members > 1 else ""
     x = keras.layers.SpatialDropout1D(model_config.dropout, name=f"word_dropout{suffix}")(x)
@@ -221,9 +232,9 @@ def _member(config, x, m):
             recurrent_layer(model_config.cell, model_config.units, return_sequences=True),
             name=f"bidirectional_{i}{suffix}",
         )(x)  # (batch, T, 2U)
-    pooled, weights = AttentionPooling(
-        model_config.attention_units, name=f"attention_pooling{suffix}"
-    )(x)
+    pooled, _ = AttentionPooling(model_config.attention_units, name=f"attention_pooling{suffix}")(
+        x
+    )  # (batch, 2U), and the weights `explainer` reads
     pooled = keras.layers.Dropout(model_config.dropout, name=f"dropout{suffix}")(pooled)
     # float32 heads keep the loss exact under mixed precision.
     probability = keras.layers.Dense(
@@ -237,7 +248,7 @@ def _member(config, x, m):
         outputs["extra_tweets"] = keras.layers.Dense(
             len(EXTRA_CLASSES), activation="softmax", dtype="float32", name=f"extra_tweets{suffix}"
         )(pooled)
-    return outputs, weights
+    return outputs
 
 
 def mean_probability(outputs):
