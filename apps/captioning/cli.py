@@ -10,15 +10,13 @@ from apps.common.cli import (
     add_evaluate_command,
     add_export_command,
     add_prepare_command,
+    add_seeds_command,
     add_train_command,
     app_group,
     app_main,
-    config_options,
     data_option,
     model_options,
-    several_runs_options,
     user_errors,
-    workdir,
 )
 
 APP = App(name="captioning", presets=PRESETS)
@@ -33,6 +31,19 @@ SKIP_BAD = click.option(
     is_flag=True,
     help="Leave out broken or missing images and empty captions of --data (with a note).",
 )
+
+
+def split_option(help_text):
+    """`--split test|validation` (the verb receives `split_name`), test by default."""
+    return click.option(
+        "--split",
+        "split_name",
+        type=click.Choice(["test", "validation"]),
+        default="test",
+        show_default=True,
+        help=help_text,
+    )
+
 
 cli = app_group(
     APP,
@@ -69,14 +80,9 @@ add_evaluate_command(
             default=0,
             help="Score only the first N test images (0 = all).",
         ),
-        click.option(
-            "--split",
-            "split_name",
-            type=click.Choice(["test", "validation"]),
-            default="test",
-            show_default=True,
-            help="The split scored: validation for choices between variants (its held-out "
-            "pairs are its own), test once, at the end.",
+        split_option(
+            "The split scored: validation for choices between variants (its held-out "
+            "pairs are its own), test once, at the end."
         ),
     ],
 )
@@ -117,32 +123,13 @@ def caption(images, beam, greedy, show_attention, model_path, server, preset):
 add_export_command(cli, APP)
 
 
-@cli.command()
-@config_options(APP)
-@several_runs_options(APP, "seeds", "Train the preset with each of these seeds (train.seed).")
-@click.option(
-    "--split",
-    "split_name",
-    type=click.Choice(["test", "validation"]),
-    default="test",
-    show_default=True,
-    help="The split each seed is scored on.",
+add_seeds_command(
+    cli,
+    APP,
+    "The preset trained with several seeds (finished runs are reused), each scored; "
+    "the table of each seed, the mean and the spread -> reports/captioning/seeds/.",
+    options=(split_option("The split each seed is scored on."),),
 )
-@user_errors
-def seeds(preset, overrides, seeds, split_name, runs_dir, report_dir):
-    """The preset trained with several seeds (finished runs are reused), each
-    scored; the table of each seed, the mean and the spread ->
-    reports/captioning/seeds/."""
-    report_dir = report_dir or workdir() / "reports" / "captioning" / "seeds"
-    APP.pipeline().seeds(
-        APP.config(preset, overrides),
-        seeds,
-        runs_dir or APP.run_dir("seeds"),
-        report_dir,
-        split_name=split_name,
-        say=click.echo,
-    )
-    click.echo(f"report: {report_dir}/report.md")
 
 
 main = app_main(cli, APP)

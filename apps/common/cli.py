@@ -390,6 +390,36 @@ def add_train_command(group, app: App, data: Callable, doc=None, options=()):
     return group.command(name="train")(command)
 
 
+def add_seeds_command(group, app: App, doc: str, options=()):
+    """Adds `seeds`: `pipeline.seeds(config, seeds, runs_dir, report_dir, say=...,
+    **options)` trains the preset with each seed (in `runs/<app>/seeds/`, finished
+    runs reused), scores each and writes the table of each seed, the mean and the
+    spread (in `reports/<app>/seeds/`); where the report is is printed. `options`
+    are the app's own click options, passed on by name."""
+
+    def seeds(preset, overrides, seeds, runs_dir, report_dir, **extra):
+        report_dir = report_dir or workdir() / "reports" / app.name / "seeds"
+        app.pipeline().seeds(
+            app.config(preset, overrides),
+            seeds,
+            runs_dir or app.run_dir("seeds"),
+            report_dir,
+            say=click.echo,
+            **extra,
+        )
+        click.echo(f"report: {report_dir}/report.md")
+
+    seeds.__doc__ = doc
+    command = user_errors(seeds)
+    for option in reversed(options):
+        command = option(command)
+    command = several_runs_options(
+        app, "seeds", "Train the preset with each of these seeds (train.seed)."
+    )(command)
+    command = config_options(app)(command)
+    return group.command(name="seeds")(command)
+
+
 def add_export_command(group, app: App):
     """Adds the `export` verb every app has: `pipeline.export(run_dir, models_dir)`
     writes `models/<app>/<next version>/` and `models/models.config`."""

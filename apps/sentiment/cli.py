@@ -7,6 +7,7 @@ from apps.common.cli import (
     add_evaluate_command,
     add_export_command,
     add_prepare_command,
+    add_seeds_command,
     add_train_command,
     app_group,
     app_main,
@@ -130,25 +131,14 @@ def ablations(preset, overrides, seeds, runs_dir, report_dir):
     click.echo(f"report: {report_dir or 'reports/sentiment/ablations'}/report.md")
 
 
-@cli.command()
-@config_options(APP)
-@several_runs_options(APP, "seeds", "Train the preset with each of these seeds (train.seed).")
-@data_option(DATA_HELP, file_only=True)
-@user_errors
-def seeds(preset, overrides, seeds, runs_dir, report_dir, data):
-    """The preset trained with several seeds (finished runs are reused), each
-    evaluated on the test split and the sets beyond it; the table of each seed,
-    the mean and the spread -> reports/sentiment/seeds/."""
-    report_dir = report_dir or workdir() / "reports" / "sentiment" / "seeds"
-    APP.pipeline().seeds(
-        APP.config(preset, overrides),
-        seeds,
-        runs_dir or APP.run_dir("seeds"),
-        report_dir,
-        data=data,
-        say=click.echo,
-    )
-    click.echo(f"report: {report_dir}/report.md")
+add_seeds_command(
+    cli,
+    APP,
+    "The preset trained with several seeds (finished runs are reused), each "
+    "evaluated on the test split and the sets beyond it; the table of each seed, "
+    "the mean and the spread -> reports/sentiment/seeds/.",
+    options=(data_option(DATA_HELP, file_only=True),),
+)
 
 
 main = app_main(cli, APP)
