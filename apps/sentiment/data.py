@@ -105,9 +105,11 @@ def examples(frame, extra_head=False):
     return tf.data.Dataset.from_tensor_slices((texts, targets))
 
 
-def training_frame(split, extra=None):
-    """The training rows: the split's train frame, and the extra tweets after it."""
+def training_frame(split, extra=None, repeats=1):
+    """The training rows: the split's train frame (`repeats` times over, see
+    `data.train_repeats`), and the extra tweets after it."""
     train = split.train[["text", "label", "rating"]].astype({"label": "float32"})
+    train = pd.concat([train] * repeats, ignore_index=True)
     if extra is None:
         return train
     train = train.assign(extra_class=np.float32(-1.0))

@@ -238,7 +238,7 @@ def train(config, run_dir, data=None, resume=False, verbose="auto"):
         weights["extra_tweets"] = config.model.extra_weight
     return run_training(
         build,
-        training_batches(config, frame),
+        training_batches(config, training_frame(split, extra, config.data.train_repeats)),
         config.train,
         run.path,
         compile_kwargs={

@@ -334,3 +334,17 @@ def test_overrides_that_must_change_together_are_checked_together():
     assert (config.model.word_vectors, config.model.embedding_dim) == ("glove-6b-50d", 50)
     with pytest.raises(ValueError, match="has 50 dimensions; set model.embedding_dim=50"):
         from_overrides(PRESETS["cpu-small"], ["model.word_vectors=glove-6b-50d"])
+
+
+def test_train_repeats_reads_the_training_tweets_again_each_epoch(corpora):
+    config = from_overrides(PRESETS["cpu-small"], ["data.train_repeats=3"])
+    train = pd.DataFrame({"text": ["good", "bad"], "label": [1, 0], "rating": [2.0, -2.0]})
+    split = type("Split", (), {"train": train, "validation": EXTRA[:0], "test": EXTRA[:0]})
+    extra, _ = data.load_extra_tweets(config, split)
+    frame = data.training_frame(split, extra, config.data.train_repeats)
+    assert list(frame["text"][:6]) == ["good", "bad"] * 3
+    assert list(frame["text"][6:]) == list(EXTRA["text"])  # the extra tweets once
+    assert (frame["extra_class"][:6] == -1).all()
+    assert len(data.training_frame(split, extra)) == 2 + len(EXTRA)
+    with pytest.raises(ValueError, match="train_repeats >= 1"):
+        from_overrides(PRESETS["cpu-small"], ["data.train_repeats=0"])
