@@ -507,10 +507,19 @@ def check_run_dir(run_dir, config, resume, app_config=None):
     if os.path.exists(path):
         with open(path) as f:
             saved = json.load(f)
-        _check_same(saved.get("train") or {}, config_to_dict(config))
+        _check_same(saved.get("train") or {}, config_to_dict(config), _defaults(config))
         if app_config is not None and saved.get("app") is not None:
-            _check_same(saved["app"], config_to_dict(app_config))
+            _check_same(saved["app"], config_to_dict(app_config), _defaults(app_config))
     return state
+
+
+def _defaults(config):
+    """The flattened config of `config`'s class built with no arguments, or `{}`
+    when it needs some: what a field absent from a saved config stands for."""
+    try:
+        return _flatten(config_to_dict(type(config)()))
+    except TypeError:
+        return {}
 
 
 def _flatten(record, prefix=""):
@@ -524,10 +533,12 @@ def _flatten(record, prefix=""):
     return flat
 
 
-def _check_same(saved, current):
+def _check_same(saved, current, defaults=None):
     # Flat keys for a TrainConfig, dotted ones for an app config (whose `train`
-    # field is the TrainConfig again).
-    saved, current = _flatten(saved), _flatten(current)
+    # field is the TrainConfig again). A field the saved config lacks was added
+    # after the run was saved; a new field's default keeps the old behaviour,
+    # so the run was trained as that default says.
+    saved, current = {**(defaults or {}), **_flatten(saved)}, _flatten(current)
     ignored = {*_RESUMABLE_CHANGES, *(f"train.{key}" for key in _RESUMABLE_CHANGES)}
     changed = {
         key: (saved.get(key), value)

@@ -623,6 +623,16 @@ def test_check_run_dir_is_the_one_may_i_train_here_check(tmp_path):
     changed = dataclasses.replace(app, vocabulary=50)
     with pytest.raises(ValueError, match="vocabulary"):
         check_run_dir(tmp_path, changed.train, resume=True, app_config=changed)
+    # A run saved before a field existed was trained as the field's default says.
+    record = json.loads((tmp_path / "config.json").read_text())
+    del record["app"]["vocabulary"], record["train"]["clipnorm"]
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    assert check_run_dir(tmp_path, app.train, resume=True, app_config=app)["epoch"] == 2
+    with pytest.raises(ValueError, match=r"'vocabulary': \(100, 50\)"):
+        check_run_dir(tmp_path, changed.train, resume=True, app_config=changed)
+    clipped = dataclasses.replace(app.train, clipnorm=1.0)
+    with pytest.raises(ValueError, match="clipnorm"):
+        check_run_dir(tmp_path, clipped, resume=True, app_config=app)
 
 
 def test_fit_verbosity_is_one_line_per_epoch_off_a_terminal(monkeypatch):
