@@ -40,9 +40,11 @@ SENTIMENT_TINY = [
     "data.max_tokens=200",
     "--set",
     "data.sequence_length=12",
-    # One member: the members have a test of their own.
+    # One member, one pass over the tweets per epoch: both have tests of their own.
     "--set",
     "model.members=1",
+    "--set",
+    "data.train_repeats=1",
 ]
 
 # -- stocks ----------------------------------------------------------------
