@@ -237,11 +237,17 @@ def train(
             )
         best_weights = None
         if state is not None:
-            with strategy.scope():
-                best_weights = restore_state(
-                    model, checkpoint_dir, state, best_weights=early_stopping is not None
-                )
-            if state["stop_training"] or initial_epoch >= config.epochs:
+            finished = state["stop_training"] or initial_epoch >= config.epochs
+            final = os.path.join(checkpoint_dir, "final.weights.h5")
+            if finished and os.path.exists(final):
+                # What it finished with; the epoch checkpoints may be gone.
+                model.load_weights(final)
+            else:
+                with strategy.scope():
+                    best_weights = restore_state(
+                        model, checkpoint_dir, state, best_weights=early_stopping is not None
+                    )
+            if finished:
                 # Already finished: return what it finished with.
                 if best_weights is not None:
                     model.set_weights(best_weights)

@@ -352,6 +352,16 @@ def test_train_writes_the_run_directory(tmp_path):
     )
     assert again.epochs_completed == 2 and again.history == {}
     np.testing.assert_array_equal(again.model.get_weights()[0], result.model.get_weights()[0])
+    # ...even once its epoch checkpoints are cleared away (it reads the final weights)...
+    for name in os.listdir(tmp_path / "checkpoints"):
+        if name.startswith("epoch-"):
+            os.remove(tmp_path / "checkpoints" / name)
+    again = train(
+        dense_model, train_data, config, tmp_path, compile_kwargs={"loss": "mse"},
+        resume=True, verbose=0,
+    )  # fmt: skip
+    assert again.epochs_completed == 2
+    np.testing.assert_array_equal(again.model.get_weights()[0], result.model.get_weights()[0])
     # ...and resuming with a different recipe is refused.
     with pytest.raises(ValueError, match="learning_rate"):
         train(
