@@ -241,7 +241,11 @@ def train(
             final = os.path.join(checkpoint_dir, "final.weights.h5")
             if finished and os.path.exists(final):
                 # What it finished with; the epoch checkpoints may be gone.
-                model.load_weights(final)
+                with strategy.scope():
+                    if model.optimizer is not None and not model.optimizer.built:
+                        # The file holds the optimizer's variables too.
+                        model.optimizer.build(model.trainable_variables)
+                    model.load_weights(final)
             else:
                 with strategy.scope():
                     best_weights = restore_state(
