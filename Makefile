@@ -108,13 +108,13 @@ captioning-seeds: $(STAMP)
 	$(PY) -m apps.captioning seeds
 
 # What each ingredient of the sentiment preset adds, 3 seeds each, scored on the
-# validation split (about 2.5 hours on 2 CPU cores; finished runs are reused).
+# validation split (about 4 hours on 2 CPU cores; finished runs are reused).
 sentiment-ablations: $(STAMP)
 	$(PY) -m apps.sentiment prepare
 	$(PY) -m apps.sentiment ablations
 
 # The sentiment preset with seeds 1, 2 and 3, each evaluated on the test split and the
-# sets beyond it, and the table of each seed, the mean and the spread (about 20 minutes
+# sets beyond it, and the table of each seed, the mean and the spread (about 15 minutes
 # on 2 CPU cores; finished runs are reused).
 sentiment-seeds: $(STAMP)
 	$(PY) -m apps.sentiment prepare

@@ -212,7 +212,7 @@ class SentimentConfig:
 
 
 PRESETS = {
-    # Trains in about 5 minutes on 2 CPU cores.
+    # Trains in about 4 minutes on 2 CPU cores.
     # Every ingredient (the word vectors and whether they stay frozen, the extra
     # tweets and how they are used, the tokenization, the members, pretraining)
     # is the pick of `make sentiment-ablations` on the validation split (README);
