@@ -23,6 +23,7 @@ import keras
 import numpy as np
 
 STATE_FILE = "state.json"
+FINAL_WEIGHTS = "final.weights.h5"
 _EPOCH_FILE = re.compile(r"epoch-(\d+)\.weights\.h5$")
 
 
@@ -54,9 +55,7 @@ def restore_state(model, checkpoint_dir, state, best_weights=False):
     Returns:
         The best epoch's `model.get_weights()` list, or `None`.
     """
-    if model.optimizer is not None and not model.optimizer.built:
-        # Loading optimizer variables needs them to exist.
-        model.optimizer.build(model.trainable_variables)
+    _build_optimizer(model)
     best = None
     stopping = state.get("early_stopping")
     if best_weights and stopping and stopping.get("best") is not None:
@@ -79,6 +78,24 @@ def restore_state(model, checkpoint_dir, state, best_weights=False):
     for variable, value in zip(variables, values):
         variable.assign(value)
     return best
+
+
+def restore_final(model, checkpoint_dir):
+    """Loads a finished run's `final.weights.h5` (what it finished with: early
+    stopping's best weights where it stopped early) into a compiled, built model.
+    Needs no epoch checkpoint. Returns whether the run has that file."""
+    path = os.path.join(checkpoint_dir, FINAL_WEIGHTS)
+    if not os.path.exists(path):
+        return False
+    _build_optimizer(model)
+    model.load_weights(path)
+    return True
+
+
+def _build_optimizer(model):
+    if model.optimizer is not None and not model.optimizer.built:
+        # Loading optimizer variables needs them to exist.
+        model.optimizer.build(model.trainable_variables)
 
 
 class RunState(keras.callbacks.Callback):

@@ -59,7 +59,13 @@ import seqlib
 from seqlib.training.config import TrainConfig
 from seqlib.training.optimizers import make_optimizer
 from seqlib.training.overrides import config_to_dict
-from seqlib.training.run_state import RunState, read_state, restore_state
+from seqlib.training.run_state import (
+    FINAL_WEIGHTS,
+    RunState,
+    read_state,
+    restore_final,
+    restore_state,
+)
 from seqlib.training.strategies import is_chief, make_strategy
 
 # Config fields a resumed run may change: neither alters the arithmetic of the
@@ -238,16 +244,9 @@ def train(
         best_weights = None
         if state is not None:
             finished = state["stop_training"] or initial_epoch >= config.epochs
-            final = os.path.join(checkpoint_dir, "final.weights.h5")
-            if finished and os.path.exists(final):
-                # What it finished with; the epoch checkpoints may be gone.
-                with strategy.scope():
-                    if model.optimizer is not None and not model.optimizer.built:
-                        # The file holds the optimizer's variables too.
-                        model.optimizer.build(model.trainable_variables)
-                    model.load_weights(final)
-            else:
-                with strategy.scope():
+            with strategy.scope():
+                # A finished run reads its final weights: its epoch checkpoints may be gone.
+                if not (finished and restore_final(model, checkpoint_dir)):
                     best_weights = restore_state(
                         model, checkpoint_dir, state, best_weights=early_stopping is not None
                     )
@@ -316,7 +315,7 @@ def train(
         )
         # `save_weights` from every worker, as TensorFlow's multi-worker guide
         # asks: it may involve collective ops.
-        model.save_weights(os.path.join(write_checkpoints, "final.weights.h5"))
+        model.save_weights(os.path.join(write_checkpoints, FINAL_WEIGHTS))
         # An epoch cut short by a NaN loss did not complete.
         epochs_completed = initial_epoch + len(history.epoch) - int(run_state.terminated_on_nan)
         return TrainResult(
