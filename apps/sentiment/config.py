@@ -14,6 +14,13 @@ CELLS = ("lstm", "gru")
 EXTRA_TWEETS = ("none", "pooled", "multitask")
 WORD_VECTORS = ("none", "glove-6b-50d", "glove-6b-100d", "glove-6b-100d-filled")
 WORD_VECTOR_DIMS = {"glove-6b-50d": 50, "glove-6b-100d": 100, "glove-6b-100d-filled": 100}
+# The corpora (`datasets.sentiment_corpora.ATTRIBUTION` keys) each table of word vectors reads.
+WORD_VECTOR_SOURCES = {
+    "none": (),
+    "glove-6b-50d": ("glove",),
+    "glove-6b-100d": ("glove-100d",),
+    "glove-6b-100d-filled": ("glove-100d", "glove"),
+}
 LEXICONS = ("none", "vader")
 PRETRAIN_CORPORA = ("none", "tweets", "wikitext", "tweets+wikitext")
 

