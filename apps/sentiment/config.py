@@ -22,6 +22,7 @@ WORD_VECTOR_SOURCES = {
     "glove-6b-100d-filled": ("glove-100d", "glove"),
 }
 LEXICONS = ("none", "vader")
+NEGATIONS = ("none", "channel", "operator", "flip")
 PRETRAIN_CORPORA = ("none", "tweets", "wikitext", "tweets+wikitext")
 
 
@@ -111,6 +112,18 @@ class ModelConfig:
         lexicon's words join the vocabulary. Word valences only: not VADER's
         rules or sentence scores. A model with it is judged against the
         stacked baseline (TF-IDF + VADER's scores), not against VADER.
+    negation: How the model is told which words a negation governs (their
+        scope: after "not", "no", "never", "n't", "without", "hardly", ...
+        up to the next punctuation mark or "but"; Pang et al. 2002, Councill
+        et al. 2010): `"none"`, left to the recurrent layer; `"channel"`, one
+        more input per word, 1 in a scope (two negations cancel); `"operator"`,
+        a word in a scope is read through a learnt linear map of its vector
+        (starting as the identity), the same map for every word, so that what
+        "not happy" teaches carries to "not disappointed"; `"flip"`, the
+        recurrent states of the words in a scope are reversed by a learnt
+        amount before pooling (one scalar, starting at no flip). A grammatical rule
+        of where negation reaches, no word's polarity: what negation does is
+        learnt from the labels.
     """
 
     cell: str = "gru"
@@ -127,6 +140,7 @@ class ModelConfig:
     freeze_word_vectors: bool = False
     lexicon: str = "none"
     members: int = 1
+    negation: str = "none"
 
     def __post_init__(self):
         check(self.cell in CELLS, f"Expected one of {set(CELLS)}. Received: cell={self.cell!r}")
@@ -147,6 +161,10 @@ class ModelConfig:
         check(
             self.lexicon in LEXICONS,
             f"Expected one of {set(LEXICONS)}. Received: lexicon={self.lexicon!r}",
+        )
+        check(
+            self.negation in NEGATIONS,
+            f"Expected one of {set(NEGATIONS)}. Received: negation={self.negation!r}",
         )
         check(self.members >= 1, f"Expected members >= 1. Received: members={self.members}")
         dim = WORD_VECTOR_DIMS.get(self.word_vectors, self.embedding_dim)
@@ -209,6 +227,11 @@ class SentimentConfig:
             "model.lexicon widens the recurrent layer's input, which a pretrained encoder "
             f"does not have. Received: lexicon={self.model.lexicon!r}, "
             f"pretrain.corpus={self.pretrain.corpus!r}",
+        )
+        check(
+            self.model.negation != "channel" or self.pretrain.corpus == "none",
+            "model.negation='channel' widens the recurrent layer's input, which a pretrained "
+            f"encoder does not have. Received: pretrain.corpus={self.pretrain.corpus!r}",
         )
         check(
             self.model.members == 1 or self.pretrain.corpus == "none",

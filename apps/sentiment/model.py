@@ -3,6 +3,7 @@
 ```
 text -> standardize -> TextVectorization        (batch, T) word ids, 0 = padding
      -> Embedding + SubwordEmbedding            (batch, T, E) word + hashed char n-grams
+     [negation scope: words it governs mapped]  (batch, T, E), `model.negation`
      [+ lexicon valences]                       (batch, T, E + 2), `model.lexicon`
      then, for each of M members (`model.members`):
      -> SpatialDropout1D                        whole words dropped
@@ -61,6 +62,16 @@ EMOTICON = (
     r"|<3+|</3|\^_*\^|[-o0]_+[-o0]|t_t"
 )
 PUNCTUATION = r"([!?.,;:()\"*]+)"  # runs of it become tokens of their own
+
+# Negation cues after `standardize` ("n't" split off by `data.split_clitics`, or
+# still on its verb, or written without its apostrophe), and the words besides
+# punctuation that end a cue's scope (`negation_scope`).
+NEGATION_CUE = (
+    r"not|no|never|n't|nothing|nobody|none|neither|nor|nowhere|without|hardly|barely"
+    r"|scarcely|cannot|\w+n't|(do|does|did|is|was|are|were|ca|could|wo|would|should"
+    r"|have|has|had|ai)nt"
+)
+SCOPE_END = r"[!?.,;:()\"*]+|but|however|although|though"
 
 
 def standardize(texts, split_clitics=False, emoticons=False):
@@ -166,6 +177,104 @@ def tokenizer(config, name=None):
     return Tokenize(data.sequence_length, data.split_clitics, data.emoticons, name=name)
 
 
+def negation_scope(words):
+    """Which words `(batch, T)` lie in the scope of a negation: after a cue
+    (`NEGATION_CUE`) and before the next punctuation mark or contrast
+    (`SCOPE_END`); two cues in one clause cancel ("not without reason").
+    Returns float32 `(batch, T)`, 1.0 in a scope, 0.0 elsewhere and at padding.
+
+    "the food was n't good , but cheap" -> 0 0 0 0 1 0 0 0.
+    """
+    cue = tf.cast(tf.strings.regex_full_match(words, NEGATION_CUE), tf.float32)
+    end = tf.cast(tf.strings.regex_full_match(words, SCOPE_END), tf.int32)
+    clause = tf.cumsum(end, axis=1)  # (batch, T): the clause each word is in
+    same_clause = tf.cast(tf.equal(clause[:, :, None], clause[:, None, :]), tf.float32)
+    length = tf.shape(words)[1]
+    earlier = tf.linalg.band_part(tf.ones([length, length]), -1, 0) - tf.eye(length)
+    # cues[b, i]: the cues before word i in its clause.
+    cues = tf.reduce_sum(same_clause * earlier * cue[:, None, :], axis=-1)
+    return tf.math.floormod(cues, 2.0) * tf.cast(words != "", tf.float32)
+
+
+@keras.saving.register_keras_serializable(package="apps.sentiment")
+class NegationScope(keras.layers.Layer):
+    """Padded words `(batch, T)` to `negation_scope`'s `(batch, T)` float flags."""
+
+    def call(self, words):
+        return negation_scope(words)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="apps.sentiment")
+class Negate(keras.layers.Layer):
+    """Reads a word in a negation's scope through a learnt linear map of its
+    vector: `x_t W` where `scope_t` is 1, `x_t` elsewhere. `W` `(dim, dim)`
+    starts as the identity, so that the model begins as if it had none and
+    learns from the labels what negation does to a word; one map for every
+    word, so that it carries to words no negated training text shows. Keeps
+    the words' mask."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def build(self, x_shape, scope_shape=None):
+        dim = x_shape[-1]
+        self.kernel = self.add_weight(
+            shape=(dim, dim), initializer="identity", name="kernel", trainable=True
+        )
+
+    def call(self, x, scope):
+        negated = ops.matmul(x, ops.cast(self.kernel, x.dtype))
+        return ops.where(ops.expand_dims(scope, -1) > 0, negated, x)
+
+    def compute_output_shape(self, x_shape, scope_shape=None):
+        return x_shape
+
+
+@keras.saving.register_keras_serializable(package="apps.sentiment")
+class FlipNegated(keras.layers.Layer):
+    """Reverses the recurrent states of the words in a negation's scope by a
+    learnt amount: `h_t (1 - 2 g scope_t)`, `g` one scalar starting at 0 (no
+    flip). The heads are linear in the pooled states, so a word's push
+    towards positive becomes a push towards negative where `g` is 1 (VADER's
+    rule multiplies by -0.74, `g` = 0.87); the labels set `g`. Keeps the
+    words' mask."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def build(self, h_shape, scope_shape=None):
+        self.strength = self.add_weight(shape=(), initializer="zeros", name="strength")
+
+    def call(self, h, scope):
+        flip = 1.0 - 2.0 * ops.cast(self.strength, h.dtype) * ops.cast(scope, h.dtype)
+        return h * ops.expand_dims(flip, -1)
+
+    def compute_output_shape(self, h_shape, scope_shape=None):
+        return h_shape
+
+
+@keras.saving.register_keras_serializable(package="apps.sentiment")
+class ScopeChannel(keras.layers.Layer):
+    """`(batch, T, E)` words and `(batch, T)` scope flags to `(batch, T, E + 1)`,
+    the flag as one more input per word; keeps the words' mask (a
+    `Concatenate` would give the unmasked flags' all-true mask)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, x, scope):
+        return ops.concatenate([x, ops.cast(ops.expand_dims(scope, -1), x.dtype)], axis=-1)
+
+    def compute_output_shape(self, x_shape, scope_shape=None):
+        return (*x_shape[:-1], x_shape[-1] + 1)
+
+
 def build_model(config, vocabulary, embeddings=None):
     """The trainable model: string input, outputs `probability` and `rating`
     (and `extra_tweets` with `data.extra_tweets="multitask"`).
@@ -187,8 +296,9 @@ def build_model(config, vocabulary, embeddings=None):
         trainable=not model_config.freeze_word_vectors,
         name="embedding",
     )(ids)  # (batch, T, E)
+    if model_config.subword_buckets or model_config.negation != "none":
+        words = tokenizer(config, name="tokenize")(texts)  # (batch, T), "" padding
     if model_config.subword_buckets:
-        words = tokenizer(config, name="tokenize")(texts)
         subwords = SubwordEmbedding(
             model_config.subword_buckets,
             model_config.embedding_dim,
@@ -196,6 +306,14 @@ def build_model(config, vocabulary, embeddings=None):
             name="subword_embedding",
         )(words)  # (batch, T, E)
         x = keras.layers.Add(name="word_plus_subwords")([x, subwords])
+    if model_config.negation != "none":
+        scope = NegationScope(name="negation_scope")(words)  # (batch, T)
+        if model_config.negation == "operator":
+            x = Negate(name="negate")(x, scope)
+        elif model_config.negation == "channel":
+            x = ScopeChannel(name="scope_channel")(x, scope)
+    else:
+        scope = None
     if model_config.lexicon != "none":
         valences = keras.layers.Embedding(
             len(vocabulary) + 2,
@@ -206,7 +324,7 @@ def build_model(config, vocabulary, embeddings=None):
             name="lexicon",
         )(ids)  # (batch, T, 2): valence / 4, has one
         x = keras.layers.Concatenate(name="words_and_valences")([x, valences])
-    members = [_member(config, x, m) for m in range(model_config.members)]
+    members = [_member(config, x, m, scope) for m in range(model_config.members)]
     if len(members) == 1:
         return keras.Model(texts, members[0], name="sentiment")
     # Every head's members side by side: (batch, M), (batch, M, 3) for the extra
@@ -220,7 +338,7 @@ def build_model(config, vocabulary, embeddings=None):
     return keras.Model(texts, outputs, name="sentiment")
 
 
-def _member(config, x, m):
+def _member(config, x, m, scope=None):
     """One encoder and its heads over the embedded words `x`: `{head: output}`.
     With several members, member m's layers end in `_member{m}`; a single
     member's have the plain names (the model as it was before members)."""
@@ -232,6 +350,8 @@ def _member(config, x, m):
             recurrent_layer(model_config.cell, model_config.units, return_sequences=True),
             name=f"bidirectional_{i}{suffix}",
         )(x)  # (batch, T, 2U)
+    if model_config.negation == "flip":
+        x = FlipNegated(name=f"flip_negated{suffix}")(x, scope)
     pooled, _ = AttentionPooling(model_config.attention_units, name=f"attention_pooling{suffix}")(
         x
     )  # (batch, 2U), and the weights `explainer` reads

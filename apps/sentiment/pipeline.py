@@ -183,9 +183,12 @@ def pretrain(config, say=print, verbose="auto"):
 
 
 def layer_groups(config):
-    """The classifier's layers in ULMFiT's groups, bottom first: embeddings,
-    the recurrent layers, the pooling and heads."""
+    """The classifier's layers in ULMFiT's groups, bottom first: embeddings
+    (and the negation operator, which reads their vectors), the recurrent
+    layers, the pooling and heads."""
     embeddings = ["embedding"] + (["subword_embedding"] if config.model.subword_buckets else [])
+    if config.model.negation == "operator":
+        embeddings.append("negate")
     heads = ["attention_pooling", "probability", "rating"]
     if has_extra_head(config):
         heads.append("extra_tweets")

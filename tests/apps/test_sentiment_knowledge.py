@@ -361,3 +361,95 @@ def test_the_report_credits_every_table_of_word_vectors_it_reads():
     assert ATTRIBUTION["glove-100d"] in lines and ATTRIBUTION["glove"] in lines
     packaged = from_overrides(PRESETS["cpu-small"], ["model.word_vectors=glove-6b-100d"])
     assert ATTRIBUTION["glove"] not in "\n".join(attribution_lines(packaged, beyond=False))
+
+
+def _scope(texts, split_clitics=True):
+    import tensorflow as tf
+
+    standardized = model.standardize(tf.constant(texts), split_clitics, True)
+    words = tf.strings.split(standardized).to_tensor("")
+    flags = model.negation_scope(words).numpy()
+    return [
+        [(w.decode(), int(f)) for w, f in zip(row, flag) if w]
+        for row, flag in zip(words.numpy(), flags)
+    ]
+
+
+def test_a_negation_governs_its_clause_after_the_cue():
+    (food,) = _scope(["the food wasn't good, but cheap"])
+    assert food == [
+        ("the", 0), ("food", 0), ("was", 0), ("n't", 0), ("good", 1), (",", 0),
+        ("but", 0), ("cheap", 0),
+    ]  # fmt: skip
+    # "but" ends a scope too; two cues cancel; no cue, no scope; padding is 0.
+    assert _scope(["not great but fine"])[0] == [("not", 0), ("great", 1), ("but", 0), ("fine", 0)]
+    assert [f for _, f in _scope(["not without reason"])[0]] == [0, 1, 0]
+    assert not any(f for _, f in _scope(["I went to the front"])[0])
+    # The cue on its verb (clitics kept) or without its apostrophe.
+    for text in ["I don't like it", "I dont like it", "I cannot like it"]:
+        assert [f for _, f in _scope([text], split_clitics=False)[0]] == [0, 0, 1, 1]
+
+
+def _negation_model(negation):
+    config = from_overrides(
+        PRESETS["cpu-small"],
+        [
+            f"model.negation={negation}",
+            "model.units=4",
+            "model.subword_buckets=0",
+            "data.extra_tweets=none",
+        ],
+    )
+    dim = config.model.embedding_dim
+    rows = np.random.default_rng(0).normal(size=(5, dim)).astype("float32")
+    return config, model.build_model(config, ["good", "bad", "not"], rows)
+
+
+def test_the_negation_operator_starts_as_the_identity_and_learns():
+    config, classifier = _negation_model("operator")
+    layer = classifier.get_layer("negate")
+    np.testing.assert_array_equal(layer.kernel.numpy(), np.eye(config.model.embedding_dim))
+    # At the start the negated words read as themselves; the words keep their mask.
+    _, plain = _negation_model("none")
+    for plain_layer in plain.layers:
+        plain_layer.set_weights(classifier.get_layer(plain_layer.name).get_weights())
+    texts = np.array(["not good", "bad", "not bad at all"], dtype=object)
+    np.testing.assert_allclose(
+        classifier.predict(texts, verbose=0)["probability"],
+        plain.predict(texts, verbose=0)["probability"],
+        atol=1e-6,
+    )
+    before = layer.kernel.numpy().copy()
+    classifier.compile("adam", {"probability": "binary_crossentropy", "rating": "mse"})
+    targets = {"probability": np.array([[0], [0], [1]], "float32"), "rating": np.zeros((3, 1))}
+    classifier.fit(texts, targets, epochs=2, verbose=0)
+    assert not np.array_equal(layer.kernel.numpy(), before)
+
+
+def test_the_scope_channel_adds_one_input_and_keeps_the_mask():
+    import keras
+    import tensorflow as tf
+
+    config, classifier = _negation_model("channel")
+    channel = classifier.get_layer("scope_channel")
+    assert channel.output.shape[-1] == config.model.embedding_dim + 1
+    words = keras.Model(classifier.input, channel.output)(tf.constant(["not good"]))
+    mask = keras.src.backend.get_keras_mask(words).numpy()
+    assert mask[0, :2].all() and not mask[0, 2:].any()
+    np.testing.assert_array_equal(words.numpy()[0, :3, -1], [0, 1, 0])
+
+
+def test_the_scope_channel_and_a_pretrained_encoder_are_refused_together():
+    with pytest.raises(ValueError, match="widens the recurrent layer's input"):
+        from_overrides(PRESETS["cpu-small"], ["model.negation=channel", "pretrain.corpus=tweets"])
+    with pytest.raises(ValueError, match="negation="):
+        from_overrides(PRESETS["cpu-small"], ["model.negation=flip"])
+
+
+def test_fine_tuning_unfreezes_the_negation_operator_with_the_embeddings():
+    config, classifier = _negation_model("operator")
+    groups = pipeline.layer_groups(config)
+    assert "negate" in groups[0]
+    for group in groups:
+        for name in group:
+            classifier.get_layer(name)  # every grouped layer is in the model
