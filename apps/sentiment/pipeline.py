@@ -306,23 +306,30 @@ BEYOND_SYSTEMS = ("model", baselines.TFIDF, baselines.VADER, baselines.STACKED)
 NEGATION_SET = (
     pathlib.Path(__file__).resolve().parents[2] / "tests" / "data" / "negation_contrast.csv"
 )
+# Forty more such sentences, for choices (`ablations`): NEGATION_SET is an evaluation set.
+NEGATION_DEV_SET = NEGATION_SET.with_name("negation_contrast_dev.csv")
+
+
+def negation_sentences(path=NEGATION_SET):
+    """The hand-written sentences of `path`, `text` and `label` (1 positive)."""
+    import pandas as pd
+
+    sentences = pd.read_csv(path)
+    sentences["label"] = (sentences["label"] == "positive").astype(int)
+    return sentences
 
 
 def evaluation_sets():
     """`{name: frame}` with `text` and `label`: the Amazon and NYT snippets of the
     same study (never trained on) and the hand-written negation and contrast
     sentences of `tests/data/negation_contrast.csv`."""
-    import pandas as pd
-
     from datasets.sentiment_corpora import load_snippet_sets
 
     snippets = load_snippet_sets()
-    sentences = pd.read_csv(NEGATION_SET)
-    sentences["label"] = (sentences["label"] == "positive").astype(int)
     return {
         "Amazon reviews": snippets["amazon"],
         "NYT editorials": snippets["nyt"],
-        "negation and contrast (hand-written)": sentences,
+        "negation and contrast (hand-written)": negation_sentences(),
     }
 
 
@@ -380,16 +387,27 @@ def predict(model, texts):
     ]
 
 
-def validation_f1(run_dir):
-    """Macro-F1 of the run's model on the validation split of its data."""
+def validation_scores(run_dir):
+    """The run's model on what choices are made on: macro-F1 on the validation
+    split of its data, and accuracy on the negation and contrast sentences
+    kept for development (`NEGATION_DEV_SET`)."""
     from sklearn.metrics import f1_score
 
     run = Run(pathlib.Path(run_dir))
+    model = run.load_model()
     split = load_data(run.config(), run.data_file())
-    probabilities = positive_probability(run.load_model(), split.validation["text"])
-    return float(
-        f1_score(split.validation["label"], (probabilities > 0.5).astype(int), average="macro")
-    )
+    probabilities = positive_probability(model, split.validation["text"])
+    sentences = negation_sentences(NEGATION_DEV_SET)
+    negation = positive_probability(model, sentences["text"]) > 0.5
+    return {
+        VALIDATION: float(
+            f1_score(split.validation["label"], (probabilities > 0.5).astype(int), average="macro")
+        ),
+        NEGATION_DEV: float(np.mean(negation == sentences["label"].to_numpy().astype(bool))),
+    }
+
+
+VALIDATION, NEGATION_DEV = "validation macro-F1", "negation dev accuracy"
 
 
 def ablations(base, variants, seeds, runs_dir, report_dir, lexicon=(), say=print):
@@ -397,19 +415,25 @@ def ablations(base, variants, seeds, runs_dir, report_dir, lexicon=(), say=print
     `runs_dir/<variant>/seed-<seed>/` (a finished run is reused, an interrupted
     one resumed), scores each on the validation split and writes the table
     (`lexicon`: the variants that read the VADER lexicon, left out of the
-    pick); returns `{variant: [macro-F1 per seed]}`. The test split is not read."""
+    pick), with each one's accuracy on the development negation sentences;
+    returns `{variant: {VALIDATION: [per seed], NEGATION_DEV: [per seed]}}`.
+    Neither the test split nor the negation sentences of the report are read."""
     from seqlib.training import from_overrides
 
     scores = {}
     for name, overrides in variants.items():
-        scores[name] = []
+        scores[name] = {VALIDATION: [], NEGATION_DEV: []}
         for seed in seeds:
             config = from_overrides(base, [*overrides, f"train.seed={seed}"])
             run_dir = pathlib.Path(runs_dir) / report.slug(name) / f"seed-{seed}"
             # A finished run returns at once; an interrupted one goes on.
             train(config, run_dir, resume=True, verbose=0)
-            scores[name].append(validation_f1(run_dir))
-            say(f"{name}, seed {seed}: validation macro-F1 {scores[name][-1]:.4f}")
+            for key, value in validation_scores(run_dir).items():
+                scores[name][key].append(value)
+            say(
+                f"{name}, seed {seed}: "
+                + ", ".join(f"{key} {values[-1]:.4f}" for key, values in scores[name].items())
+            )
     report.write_ablations(pathlib.Path(report_dir), base, variants, seeds, scores, lexicon)
     return scores
 

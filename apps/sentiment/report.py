@@ -28,37 +28,44 @@ def slug(name):
 
 
 def write_ablations(report_dir, base, variants, seeds, scores, lexicon=()):
-    """`report_dir/report.md` and `scores.json`: validation macro-F1 of every
-    variant, mean and spread over the seeds; the best mean is picked among the
-    variants not in `lexicon` (those that read the VADER lexicon)."""
+    """`report_dir/report.md` and `scores.json`: every variant's validation
+    macro-F1 and accuracy on the development negation sentences (`scores`:
+    `{variant: {measure: [per seed]}}`), mean and spread over the seeds; the
+    best validation mean is picked among the variants not in `lexicon` (those
+    that read the VADER lexicon)."""
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
+    measures = list(next(iter(scores.values())))  # validation first
     rows = []
     for name, overrides in variants.items():
-        f1 = np.array(scores[name])
-        rows.append(
-            (
-                name,
-                " ".join(f"`{o}`" for o in overrides) or "(the preset)",
-                f"{f1.mean():.4f}",
-                f"{f1.std():.4f}",
-                " ".join(f"{v:.4f}" for v in f1),
-            )
-        )
+        row = [name, " ".join(f"`{o}`" for o in overrides) or "(the preset)"]
+        for measure in measures:
+            values = np.array(scores[name][measure])
+            row += [
+                f"{values.mean():.4f} ({values.std():.4f})",
+                " ".join(f"{v:.4f}" for v in values),
+            ]
+        rows.append(row)
     best = max(
-        (name for name in variants if name not in lexicon), key=lambda name: np.mean(scores[name])
+        (name for name in variants if name not in lexicon),
+        key=lambda name: np.mean(scores[name][measures[0]]),
     )
+    header = ["variant", "overrides"]
+    for measure in measures:
+        header += [f"{measure}, mean (spread)", "per seed"]
     lines = [
         "# Tweet sentiment: what each ingredient adds (validation split)",
         "",
         f"Commit `{git_commit()}`. Each row is the config below with its overrides, "
         f"trained once per seed ({', '.join(map(str, seeds))}: `train.seed`) and scored "
-        "on the validation split of the VADER tweets; the test split is not read. "
+        "on the validation split of the VADER tweets and on the 40 negation and contrast "
+        "sentences kept for development (`tests/data/negation_contrast_dev.csv`); neither "
+        "the test split nor the report's negation sentences are read. "
         "Spread: the standard deviation over the seeds.",
         "",
-        markdown_table(["variant", "overrides", "mean macro-F1", "spread", "per seed"], rows),
+        markdown_table(header, rows),
         "",
-        f"Best mean without the lexicon: **{best}**."
+        f"Best validation mean without the lexicon: **{best}**."
         + (
             " The rows that read the VADER lexicon are judged against the stacked baseline "
             "(TF-IDF + VADER's sentence scores) instead."

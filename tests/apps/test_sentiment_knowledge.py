@@ -443,7 +443,7 @@ def test_the_scope_channel_and_a_pretrained_encoder_are_refused_together():
     with pytest.raises(ValueError, match="widens the recurrent layer's input"):
         from_overrides(PRESETS["cpu-small"], ["model.negation=channel", "pretrain.corpus=tweets"])
     with pytest.raises(ValueError, match="negation="):
-        from_overrides(PRESETS["cpu-small"], ["model.negation=flip"])
+        from_overrides(PRESETS["cpu-small"], ["model.negation=invert"])
 
 
 def test_fine_tuning_unfreezes_the_negation_operator_with_the_embeddings():
@@ -453,3 +453,60 @@ def test_fine_tuning_unfreezes_the_negation_operator_with_the_embeddings():
     for group in groups:
         for name in group:
             classifier.get_layer(name)  # every grouped layer is in the model
+
+
+def test_the_flip_reverses_the_states_of_negated_words_by_a_learnt_amount():
+    import keras
+    import tensorflow as tf
+
+    _, classifier = _negation_model("flip")
+    layer = classifier.get_layer("flip_negated")
+    assert float(layer.strength.numpy()) == 0.0  # starts as no flip
+    states = keras.Model(classifier.input, [layer.input[0], layer.output])
+    texts = tf.constant(["good , not good bad"])
+    before, after = (t.numpy()[0] for t in states(texts))
+    np.testing.assert_array_equal(after, before)
+    layer.strength.assign(1.0)  # full reversal in the scope ("good bad"), nothing outside
+    before, after = (t.numpy()[0] for t in states(texts))
+    np.testing.assert_allclose(after[:3], before[:3])
+    np.testing.assert_allclose(after[3:5], -before[3:5])
+    mask = keras.src.backend.get_keras_mask(states(texts)[1]).numpy()
+    assert mask[0, :5].all() and not mask[0, 5:].any()
+
+
+def test_ablations_pick_on_validation_and_show_the_negation_dev_set(tmp_path, monkeypatch):
+    trained = []
+    monkeypatch.setattr(
+        pipeline, "train", lambda config, run_dir, **kw: trained.append((config, run_dir))
+    )
+    made_up = {  # (validation macro-F1, negation dev accuracy) per variant, seed 1 and 2
+        "a": [(0.90, 0.60), (0.92, 0.70)],
+        "b": [(0.93, 0.40), (0.93, 0.50)],
+        "lexicon": [(0.99, 0.90), (0.99, 0.90)],
+    }
+
+    def scores(run_dir):
+        validation, negation = made_up[run_dir.parent.name][int(run_dir.name[-1]) - 1]
+        return {pipeline.VALIDATION: validation, pipeline.NEGATION_DEV: negation}
+
+    monkeypatch.setattr(pipeline, "validation_scores", scores)
+    variants = {"a": ("model.units=4",), "b": (), "lexicon": ("model.lexicon=vader",)}
+    result = pipeline.ablations(
+        PRESETS["cpu-small"], variants, [1, 2], tmp_path / "runs", tmp_path / "report",
+        lexicon=("lexicon",), say=lambda line: None,
+    )  # fmt: skip
+    assert [(c.model.units, c.train.seed) for c, _ in trained[:2]] == [(4, 1), (4, 2)]
+    assert result["a"] == {pipeline.VALIDATION: [0.90, 0.92], pipeline.NEGATION_DEV: [0.6, 0.7]}
+    assert json.loads((tmp_path / "report" / "scores.json").read_text()) == result
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "| a | `model.units=4` | 0.9100 (0.0100) | 0.9000 0.9200 | 0.6500 (0.0500) |" in text
+    # The lexicon row is left out of the pick, and the negation set does not pick.
+    assert "Best validation mean without the lexicon: **b**." in text
+    assert "negation_contrast_dev.csv" in text
+
+
+def test_the_negation_sets_are_balanced_and_apart():
+    test = pipeline.negation_sentences()
+    dev = pipeline.negation_sentences(pipeline.NEGATION_DEV_SET)
+    assert len(dev) == 40 and dev["label"].sum() == 20 and dev["text"].is_unique
+    assert not set(test["text"]) & set(dev["text"])
