@@ -340,6 +340,15 @@ ABLATIONS = {
         "data.train_repeats=5",
     ),
     "+ frozen, clitics, emoticons, GloVe 100d filled, training tweets 3 times, 3 members": (_THREE),
+    "+ ... training tweets 3 times, negation scope as an input channel": (
+        "model.negation=channel",
+    ),
+    "+ ... training tweets 3 times, negated words read through a learnt linear map": (
+        "model.negation=operator",
+    ),
+    "+ ... training tweets 3 times, negated words' states reversed by a learnt amount": (
+        "model.negation=flip",
+    ),
     "frozen, clitics, GloVe 50d + the VADER lexicon's word valences": (
         *_GLOVE_50D,
         *_ONCE,

@@ -27,11 +27,39 @@ def slug(name):
     return "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
 
 
+def pick(variants, scores, lexicon, measure):
+    """The sentence that says which row validation picks: the best mean of
+    `measure` among the rows not in `lexicon`. A row replaces the preset (the
+    row without overrides) only when its mean is higher by more than the
+    standard error of either mean (spread / sqrt(seeds)): a tie within the
+    seeds' noise keeps the preset."""
+    means = {name: np.mean(scores[name][measure]) for name in variants}
+    best = max((name for name in variants if name not in lexicon), key=means.get)
+    line = f"Best validation mean without the lexicon: **{best}** ({means[best]:.4f})."
+    preset = next((name for name, overrides in variants.items() if not overrides), None)
+    if preset is None or best == preset:
+        return line
+    error = max(
+        np.std(scores[name][measure]) / np.sqrt(len(scores[name][measure]))
+        for name in (best, preset)
+    )
+    margin = means[best] - means[preset]
+    if margin > error:
+        return line + (
+            f" It beats the preset's mean ({means[preset]:.4f}) by {margin:.4f}, more than "
+            f"the standard error of either mean ({error:.4f}): it should become the preset."
+        )
+    return line + (
+        f" It is {margin:.4f} above the preset's mean ({means[preset]:.4f}), within the "
+        f"standard error of either mean ({error:.4f}): a tie, so the preset stays."
+    )
+
+
 def write_ablations(report_dir, base, variants, seeds, scores, lexicon=()):
     """`report_dir/report.md` and `scores.json`: every variant's validation
     macro-F1 and accuracy on the development negation sentences (`scores`:
-    `{variant: {measure: [per seed]}}`), mean and spread over the seeds; the
-    best validation mean is picked among the variants not in `lexicon` (those
+    `{variant: {measure: [per seed]}}`), mean and spread over the seeds, and
+    the pick of validation (`pick`; not among the variants in `lexicon`, those
     that read the VADER lexicon)."""
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
@@ -46,10 +74,7 @@ def write_ablations(report_dir, base, variants, seeds, scores, lexicon=()):
                 " ".join(f"{v:.4f}" for v in values),
             ]
         rows.append(row)
-    best = max(
-        (name for name in variants if name not in lexicon),
-        key=lambda name: np.mean(scores[name][measures[0]]),
-    )
+    verdict = pick(variants, scores, lexicon, measures[0])
     header = ["variant", "overrides"]
     for measure in measures:
         header += [f"{measure}, mean (spread)", "per seed"]
@@ -65,7 +90,7 @@ def write_ablations(report_dir, base, variants, seeds, scores, lexicon=()):
         "",
         markdown_table(header, rows),
         "",
-        f"Best validation mean without the lexicon: **{best}**."
+        verdict
         + (
             " The rows that read the VADER lexicon are judged against the stacked baseline "
             "(TF-IDF + VADER's sentence scores) instead."

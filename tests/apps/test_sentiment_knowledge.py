@@ -501,7 +501,7 @@ def test_ablations_pick_on_validation_and_show_the_negation_dev_set(tmp_path, mo
     text = (tmp_path / "report" / "report.md").read_text()
     assert "| a | `model.units=4` | 0.9100 (0.0100) | 0.9000 0.9200 | 0.6500 (0.0500) |" in text
     # The lexicon row is left out of the pick, and the negation set does not pick.
-    assert "Best validation mean without the lexicon: **b**." in text
+    assert "Best validation mean without the lexicon: **b** (0.9300)." in text
     assert "negation_contrast_dev.csv" in text
 
 
@@ -510,3 +510,23 @@ def test_the_negation_sets_are_balanced_and_apart():
     dev = pipeline.negation_sentences(pipeline.NEGATION_DEV_SET)
     assert len(dev) == 40 and dev["label"].sum() == 20 and dev["text"].is_unique
     assert not set(test["text"]) & set(dev["text"])
+
+
+def test_a_row_replaces_the_preset_only_beyond_the_seeds_noise():
+    from apps.sentiment.report import pick
+
+    variants = {"preset": (), "new": ("model.negation=flip",)}
+
+    def verdict(new, preset=(0.930, 0.932, 0.934)):
+        return pick(variants, {"preset": {"f1": preset}, "new": {"f1": new}}, (), "f1")
+
+    # Standard error of the means: 0.0094 / sqrt(3) for "new", 0.0016 / sqrt(3) for "preset".
+    tie = verdict([0.921, 0.939, 0.939])
+    assert tie.startswith("Best validation mean without the lexicon: **new** (0.9330).")
+    assert "within the standard error of either mean (0.0049): a tie, so the preset stays" in tie
+    win = verdict([0.940, 0.941, 0.942])
+    assert "by 0.0090, more than the standard error of either mean (0.0009)" in win
+    assert "should become the preset" in win
+    assert verdict([0.9, 0.9, 0.9]) == (
+        "Best validation mean without the lexicon: **preset** (0.9320)."
+    )
