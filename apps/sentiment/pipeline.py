@@ -32,6 +32,8 @@ from apps.sentiment.model import (
     masked_binary_crossentropy,
     masked_mse,
     masked_sparse_categorical_crossentropy,
+    negation_scope,
+    tokenizer,
     word_vector_rows,
 )
 from apps.sentiment.serving import LABELS, SentimentServing, positive_probability
@@ -410,6 +412,37 @@ def validation_scores(run_dir):
 VALIDATION, NEGATION_DEV = "validation macro-F1", "negation dev accuracy"
 
 
+def negation_evidence(config, split):
+    """What the training labels say a negation does: among the training rows
+    (the split's tweets and the extra tweets) whose first clearly polar word
+    in a negation's scope (`negation_scope`; |valence| > 1 in the VADER
+    lexicon, read here only to sort the words, never by the model) is negative
+    or positive, how many are labelled negative, neutral and positive.
+    Returns `[(rows, polarity of that word, negative, neutral, positive)]`."""
+    from datasets.sentiment_corpora import load_vader_lexicon
+
+    lexicon = load_vader_lexicon()
+    extra, _ = load_extra_tweets(config, split)
+    # Classes as indices of (negative, neutral, positive).
+    corpora = [("training tweets", split.train["text"], 2 * split.train["label"].to_numpy())]
+    if extra is not None:
+        pooled = config.data.extra_tweets == "pooled"
+        classes = 2 * extra["label"] if pooled else extra["extra_class"]
+        corpora.append(("extra tweets", extra["text"], classes.to_numpy()))
+    rows = []
+    for name, texts, classes in corpora:
+        words = tokenizer(config)(np.array([str(t) for t in texts], dtype=object))
+        scope = negation_scope(words).numpy()
+        counts = {"negative": [0, 0, 0], "positive": [0, 0, 0]}
+        for row, flags, label in zip(words.numpy(), scope, classes):
+            valences = [lexicon.get(w.decode("utf-8"), 0.0) for w, f in zip(row, flags) if f]
+            polar = [v for v in valences if abs(v) > 1.0]
+            if polar:
+                counts["negative" if polar[0] < 0 else "positive"][int(label)] += 1
+        rows += [(name, polarity, *n) for polarity, n in counts.items()]
+    return rows
+
+
 def ablations(base, variants, seeds, runs_dir, report_dir, lexicon=(), say=print):
     """Trains every variant (overrides of the config `base`) with every seed in
     `runs_dir/<variant>/seed-<seed>/` (a finished run is reused, an interrupted
@@ -434,7 +467,10 @@ def ablations(base, variants, seeds, runs_dir, report_dir, lexicon=(), say=print
                 f"{name}, seed {seed}: "
                 + ", ".join(f"{key} {values[-1]:.4f}" for key, values in scores[name].items())
             )
-    report.write_ablations(pathlib.Path(report_dir), base, variants, seeds, scores, lexicon)
+    evidence = negation_evidence(base, load_data(base))
+    report.write_ablations(
+        pathlib.Path(report_dir), base, variants, seeds, scores, lexicon, evidence
+    )
     return scores
 
 

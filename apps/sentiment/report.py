@@ -55,12 +55,13 @@ def pick(variants, scores, lexicon, measure):
     )
 
 
-def write_ablations(report_dir, base, variants, seeds, scores, lexicon=()):
+def write_ablations(report_dir, base, variants, seeds, scores, lexicon=(), evidence=()):
     """`report_dir/report.md` and `scores.json`: every variant's validation
     macro-F1 and accuracy on the development negation sentences (`scores`:
     `{variant: {measure: [per seed]}}`), mean and spread over the seeds, and
     the pick of validation (`pick`; not among the variants in `lexicon`, those
-    that read the VADER lexicon)."""
+    that read the VADER lexicon); then `evidence` (`pipeline.negation_evidence`),
+    what the training labels say a negation does."""
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
     measures = list(next(iter(scores.values())))  # validation first
@@ -99,6 +100,21 @@ def write_ablations(report_dir, base, variants, seeds, scores, lexicon=()):
         ),
         "",
     ]
+    if evidence:
+        lines += [
+            "## What the training labels say a negation does",
+            "",
+            "The training rows with a clearly polar word (|valence| > 1 in the VADER lexicon, "
+            "used here only to sort the words) first in a negation's scope, by their label. "
+            "Where a negated negative word is labelled negative, the labels teach that "
+            "negation means negative, not that it turns a word around.",
+            "",
+            markdown_table(
+                ["rows", "first polar word in the scope", "negative", "neutral", "positive"],
+                evidence,
+            ),
+            "",
+        ]
     return write_report(report_dir, lines, base)
 
 

@@ -4,6 +4,7 @@ hand-written negation set, and `predict --why`. The real corpora are tested in
 tests/datasets; here small stand-ins take their place."""
 
 import json
+import types
 
 import numpy as np
 import pandas as pd
@@ -490,6 +491,9 @@ def test_ablations_pick_on_validation_and_show_the_negation_dev_set(tmp_path, mo
         return {pipeline.VALIDATION: validation, pipeline.NEGATION_DEV: negation}
 
     monkeypatch.setattr(pipeline, "validation_scores", scores)
+    monkeypatch.setattr(pipeline, "load_data", lambda config: None)
+    evidence = [("training tweets", "negative", 3, 0, 1)]
+    monkeypatch.setattr(pipeline, "negation_evidence", lambda config, split: evidence)
     variants = {"a": ("model.units=4",), "b": (), "lexicon": ("model.lexicon=vader",)}
     result = pipeline.ablations(
         PRESETS["cpu-small"], variants, [1, 2], tmp_path / "runs", tmp_path / "report",
@@ -503,6 +507,7 @@ def test_ablations_pick_on_validation_and_show_the_negation_dev_set(tmp_path, mo
     # The lexicon row is left out of the pick, and the negation set does not pick.
     assert "Best validation mean without the lexicon: **b** (0.9300)." in text
     assert "negation_contrast_dev.csv" in text
+    assert "| training tweets | negative | 3 | 0 | 1 |" in text
 
 
 def test_the_negation_sets_are_balanced_and_apart():
@@ -530,3 +535,34 @@ def test_a_row_replaces_the_preset_only_beyond_the_seeds_noise():
     assert verdict([0.9, 0.9, 0.9]) == (
         "Best validation mean without the lexicon: **preset** (0.9320)."
     )
+
+
+def test_the_negation_evidence_counts_labels_by_the_negated_words_polarity(corpora, monkeypatch):
+    monkeypatch.setattr(
+        "datasets.sentiment_corpora.load_vader_lexicon",
+        lambda: {"good": 1.9, "great": 3.1, "bad": -2.5, "awful": -2.0, "ok": 0.9},
+    )
+    config = from_overrides(PRESETS["cpu-small"], ["data.extra_tweets=multitask"])
+    train = pd.DataFrame(
+        {
+            "text": [
+                "not bad at all",
+                "not good",
+                "it was not ok , awful",
+                "no , great",
+                "not awful",
+            ],
+            "label": [1, 0, 0, 1, 0],
+        }
+    )
+    held_out = pd.DataFrame({"text": ["a validation tweet"], "label": [1]})
+    split = types.SimpleNamespace(train=train, validation=held_out, test=held_out)
+    rows = pipeline.negation_evidence(config, split)
+    # "not ok , awful": "ok" is not clearly polar and "awful" is out of the scope;
+    # "no , great": out of the scope. The stand-in extra tweets negate nothing.
+    assert rows == [
+        ("training tweets", "negative", 1, 0, 1),
+        ("training tweets", "positive", 1, 0, 0),
+        ("extra tweets", "negative", 0, 0, 0),
+        ("extra tweets", "positive", 0, 0, 0),
+    ]
