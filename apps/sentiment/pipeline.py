@@ -468,8 +468,10 @@ def ablations(base, variants, seeds, runs_dir, report_dir, lexicon=(), say=print
                 + ", ".join(f"{key} {values[-1]:.4f}" for key, values in scores[name].items())
             )
     evidence = negation_evidence(base, load_data(base))
+    sentences = negation_sentences(NEGATION_DEV_SET)
+    vader = np.mean(baselines.vader(None)(sentences["text"]) == sentences["label"].to_numpy())
     report.write_ablations(
-        pathlib.Path(report_dir), base, variants, seeds, scores, lexicon, evidence
+        pathlib.Path(report_dir), base, variants, seeds, scores, lexicon, evidence, float(vader)
     )
     return scores
 

@@ -55,12 +55,15 @@ def pick(variants, scores, lexicon, measure):
     )
 
 
-def write_ablations(report_dir, base, variants, seeds, scores, lexicon=(), evidence=()):
+def write_ablations(
+    report_dir, base, variants, seeds, scores, lexicon=(), evidence=(), vader_negation=None
+):
     """`report_dir/report.md` and `scores.json`: every variant's validation
     macro-F1 and accuracy on the development negation sentences (`scores`:
     `{variant: {measure: [per seed]}}`), mean and spread over the seeds, and
     the pick of validation (`pick`; not among the variants in `lexicon`, those
-    that read the VADER lexicon); then `evidence` (`pipeline.negation_evidence`),
+    that read the VADER lexicon); `vader_negation`, VADER's accuracy on the
+    development negation sentences; then `evidence` (`pipeline.negation_evidence`),
     what the training labels say a negation does."""
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "scores.json").write_text(json.dumps(scores, indent=2) + "\n")
@@ -96,6 +99,11 @@ def write_ablations(report_dir, base, variants, seeds, scores, lexicon=(), evide
             " The rows that read the VADER lexicon are judged against the stacked baseline "
             "(TF-IDF + VADER's sentence scores) instead."
             if lexicon
+            else ""
+        )
+        + (
+            f" On the development negation sentences VADER's rules score {vader_negation:.4f}."
+            if vader_negation is not None
             else ""
         ),
         "",

@@ -508,6 +508,7 @@ def test_ablations_pick_on_validation_and_show_the_negation_dev_set(tmp_path, mo
     assert "Best validation mean without the lexicon: **b** (0.9300)." in text
     assert "negation_contrast_dev.csv" in text
     assert "| training tweets | negative | 3 | 0 | 1 |" in text
+    assert "On the development negation sentences VADER's rules score 0.7000." in text
 
 
 def test_the_negation_sets_are_balanced_and_apart():
