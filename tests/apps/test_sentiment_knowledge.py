@@ -567,3 +567,21 @@ def test_the_negation_evidence_counts_labels_by_the_negated_words_polarity(corpo
         ("extra tweets", "negative", 0, 0, 0),
         ("extra tweets", "positive", 0, 0, 0),
     ]
+
+
+@pytest.mark.parametrize("negation", ["channel", "operator", "flip"])
+def test_a_model_with_a_negation_scope_exports_for_raw_strings(tmp_path, negation):
+    import tensorflow as tf
+
+    from apps.sentiment.serving import SentimentServing
+
+    config, classifier = _negation_model(negation)
+    if negation == "flip":
+        classifier.get_layer("flip_negated").strength.assign(0.7)
+    module = SentimentServing(classifier, config)
+    tf.saved_model.save(module, str(tmp_path), signatures={"serving_default": module.serve})
+    served = tf.saved_model.load(str(tmp_path)).signatures["serving_default"]
+    texts = ["not bad at all", "good , not bad", "bad"]
+    expected = classifier.predict(np.array(texts, dtype=object), verbose=0)["probability"][:, 0]
+    answer = served(text=tf.constant(texts))["positive_probability"].numpy()
+    np.testing.assert_allclose(answer, expected, atol=1e-6)
