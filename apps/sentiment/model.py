@@ -207,18 +207,26 @@ class NegationScope(keras.layers.Layer):
         return input_shape
 
 
-@keras.saving.register_keras_serializable(package="apps.sentiment")
-class Negate(keras.layers.Layer):
-    """Reads a word in a negation's scope through a learnt linear map of its
-    vector: `x_t W` where `scope_t` is 1, `x_t` elsewhere. `W` `(dim, dim)`
-    starts as the identity, so that the model begins as if it had none and
-    learns from the labels what negation does to a word; one map for every
-    word, so that it carries to words no negated training text shows. Keeps
-    the words' mask."""
+class _OverScope(keras.layers.Layer):
+    """A layer called on `(x, scope)`: the words `(batch, T, D)` and their
+    `negation_scope` flags `(batch, T)`. Keeps the words' mask and, unless a
+    subclass says otherwise, their shape."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
+
+    def compute_output_shape(self, x_shape, scope_shape=None):
+        return x_shape
+
+
+@keras.saving.register_keras_serializable(package="apps.sentiment")
+class Negate(_OverScope):
+    """Reads a word in a negation's scope through a learnt linear map of its
+    vector: `x_t W` where `scope_t` is 1, `x_t` elsewhere. `W` `(dim, dim)`
+    starts as the identity, so that the model begins as if it had none and
+    learns from the labels what negation does to a word; one map for every
+    word, so that it carries to words no negated training text shows."""
 
     def build(self, x_shape, scope_shape=None):
         dim = x_shape[-1]
@@ -230,43 +238,28 @@ class Negate(keras.layers.Layer):
         negated = ops.matmul(x, ops.cast(self.kernel, x.dtype))
         return ops.where(ops.expand_dims(scope, -1) > 0, negated, x)
 
-    def compute_output_shape(self, x_shape, scope_shape=None):
-        return x_shape
-
 
 @keras.saving.register_keras_serializable(package="apps.sentiment")
-class FlipNegated(keras.layers.Layer):
+class FlipNegated(_OverScope):
     """Reverses the recurrent states of the words in a negation's scope by a
-    learnt amount: `h_t (1 - 2 g scope_t)`, `g` one scalar starting at 0 (no
+    learnt amount: `x_t (1 - 2 g scope_t)`, `g` one scalar starting at 0 (no
     flip). The heads are linear in the pooled states, so a word's push
     towards positive becomes a push towards negative where `g` is 1 (VADER's
-    rule multiplies by -0.74, `g` = 0.87); the labels set `g`. Keeps the
-    words' mask."""
+    rule multiplies by -0.74, `g` = 0.87); the labels set `g`."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
-    def build(self, h_shape, scope_shape=None):
+    def build(self, x_shape, scope_shape=None):
         self.strength = self.add_weight(shape=(), initializer="zeros", name="strength")
 
-    def call(self, h, scope):
-        flip = 1.0 - 2.0 * ops.cast(self.strength, h.dtype) * ops.cast(scope, h.dtype)
-        return h * ops.expand_dims(flip, -1)
-
-    def compute_output_shape(self, h_shape, scope_shape=None):
-        return h_shape
+    def call(self, x, scope):
+        flip = 1.0 - 2.0 * ops.cast(self.strength, x.dtype) * ops.cast(scope, x.dtype)
+        return x * ops.expand_dims(flip, -1)
 
 
 @keras.saving.register_keras_serializable(package="apps.sentiment")
-class ScopeChannel(keras.layers.Layer):
+class ScopeChannel(_OverScope):
     """`(batch, T, E)` words and `(batch, T)` scope flags to `(batch, T, E + 1)`,
     the flag as one more input per word; keeps the words' mask (a
     `Concatenate` would give the unmasked flags' all-true mask)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
 
     def call(self, x, scope):
         return ops.concatenate([x, ops.cast(ops.expand_dims(scope, -1), x.dtype)], axis=-1)

@@ -389,6 +389,9 @@ def predict(model, texts):
     ]
 
 
+VALIDATION, NEGATION_DEV = "validation macro-F1", "negation dev accuracy"
+
+
 def validation_scores(run_dir):
     """The run's model on what choices are made on: macro-F1 on the validation
     split of its data, and accuracy on the negation and contrast sentences
@@ -407,9 +410,6 @@ def validation_scores(run_dir):
         ),
         NEGATION_DEV: float(np.mean(negation == sentences["label"].to_numpy().astype(bool))),
     }
-
-
-VALIDATION, NEGATION_DEV = "validation macro-F1", "negation dev accuracy"
 
 
 def negation_evidence(config, split):
